@@ -1,0 +1,183 @@
+"""Stylization speed on this machine: the full TransformerNet, random weights (speed does
+not depend on them).
+
+1. frames/s at 256x256, 854x480 and 1280x720, fp32 and bf16 (Stylizer: batches,
+   channels_last), against a naive per-frame loop written the way pytorch/examples
+   stylizes images (PIL in, ToTensor().mul(255), one frame per forward, PIL out);
+2. end-to-end ``stylize_file`` on a 480p clip against the bare network on the same
+   decoded frames, same process, same run (I/O overlap);
+3. peak memory of 100- and 1000-frame videos of the same size (separate processes).
+
+    python benchmarks/pipeline_speed.py [--frames N] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.results import header, write_section  # noqa: E402
+from videostyle.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.pipeline import stylize_file  # noqa: E402
+from videostyle.stylize import Stylizer  # noqa: E402
+from videostyle.transformer_net import TransformerNet  # noqa: E402
+
+SIZES = {"256x256": (256, 256), "854x480": (854, 480), "1280x720": (1280, 720)}
+CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "media" / "bbb_480p_vp9_opus_1second.webm"
+
+
+def frames_for(size: tuple[int, int], n: int) -> list[np.ndarray]:
+    w, h = size
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 255, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    big = np.asarray(Image.fromarray(base).resize((w, h), Image.Resampling.BICUBIC))
+    return [np.roll(big, 3 * i, axis=1) for i in range(n)]
+
+
+def naive_examples_loop(model: TransformerNet, frames: list[np.ndarray]) -> float:
+    """pytorch/examples neural_style.stylize(), one frame at a time; returns frames/s."""
+    from torchvision import transforms
+    to_tensor = transforms.Compose([transforms.ToTensor(), transforms.Lambda(lambda x: x.mul(255))])
+    start = time.perf_counter()
+    with torch.no_grad():
+        for frame in frames:
+            content = to_tensor(Image.fromarray(frame)).unsqueeze(0)
+            output = model(content).cpu()[0]
+            img = output.clone().clamp(0, 255).numpy().transpose(1, 2, 0).astype("uint8")
+            Image.fromarray(img)
+    return len(frames) / (time.perf_counter() - start)
+
+
+def stylizer_fps(stylizer: Stylizer, frames: list[np.ndarray]) -> float:
+    stylizer(frames[: stylizer.batch_size])  # warm-up (oneDNN picks kernels per shape)
+    start = time.perf_counter()
+    stylizer(frames)
+    return len(frames) / (time.perf_counter() - start)
+
+
+def decoded_frames(path: Path) -> list[np.ndarray]:
+    with av.open(str(path)) as c:
+        return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def speed_table(n: int) -> str:
+    torch.manual_seed(0)
+    model = TransformerNet().eval()
+    rows = ["| size | naive per-frame loop (fp32) | videostyle fp32 | videostyle bf16 | speed-up fp32 / bf16 |",
+            "|---|---|---|---|---|"]
+    half = cpu_supports_bf16() or torch.cuda.is_available()
+    for label, size in SIZES.items():
+        count = n if label == "256x256" else max(4, n // 4)
+        frames = frames_for(size, count)
+        naive_examples_loop(model, frames[:1])
+        naive = naive_examples_loop(model, frames)
+        fp32 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", batch_size=4), frames)
+        bf16 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", batch_size=4, half=True), frames) if half else float("nan")
+        rows.append(f"| {label} ({count} frames) | {naive:.2f} | {fp32:.2f} | {bf16:.2f} | "
+                    f"{fp32 / naive:.2f}x / {bf16 / naive:.2f}x |")
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
+def overlap_table() -> str:
+    frames = decoded_frames(CLIP)
+    rows = ["| precision | bare network frames/s | `stylize_file` end to end frames/s | ratio |", "|---|---|---|---|"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for half in (False, True):
+            if half and not cpu_supports_bf16():
+                continue
+            stylizer = Stylizer(TransformerNet().eval(), "cpu", batch_size=4, half=half)
+            bare = stylizer_fps(stylizer, frames)
+            start = time.perf_counter()
+            result = stylize_file(CLIP, Path(tmp) / "out.webm", stylizer)
+            e2e = result.frames / (time.perf_counter() - start)
+            rows.append(f"| {'bf16' if half else 'fp32'} | {bare:.3f} | {e2e:.3f} | {e2e / bare:.3f} |")
+            print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
+MEMORY_CHILD = r"""
+import resource, sys, torch
+sys.path.insert(0, {root!r})
+from videostyle.stylize import Stylizer
+from videostyle.transformer_net import TransformerNet
+from videostyle.pipeline import stylize_file
+torch.manual_seed(0)
+stylize_file({src!r}, {dst!r}, Stylizer(TransformerNet().eval(), "cpu", batch_size=4, half={half}))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def make_clip(path: Path, frames: int, size=(320, 240)) -> None:
+    w, h = size
+    base = frames_for(size, 1)[0]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+        audio = out.add_stream("aac", rate=44100)
+        audio.layout = "mono"
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(np.roll(base, 2 * i, axis=1), format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, 25)
+            for p in stream.encode(frame):
+                out.mux(p)
+        for p in stream.encode():
+            out.mux(p)
+        samples = frames * 44100 // 25
+        for start in range(0, samples, 1024):
+            a = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            a.sample_rate, a.pts = 44100, start
+            for p in audio.encode(a):
+                out.mux(p)
+        for p in audio.encode():
+            out.mux(p)
+
+
+def memory_table() -> str:
+    root = str(Path(__file__).resolve().parents[1])
+    rows = ["| frames (320x240, H.264 + AAC) | peak RSS MiB | wall s |", "|---|---|---|"]
+    peaks = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for frames in (100, 1000):
+            src = Path(tmp) / f"clip{frames}.mp4"
+            make_clip(src, frames)
+            code = MEMORY_CHILD.format(root=root, src=str(src), dst=str(Path(tmp) / f"out{frames}.mp4"),
+                                       half=cpu_supports_bf16())
+            start = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+            peaks[frames] = int(out.stdout.strip().splitlines()[-1]) / 1024
+            rows.append(f"| {frames} | {peaks[frames]:.0f} | {time.perf_counter() - start:.0f} |")
+            print(rows[-1], flush=True)
+    rows.append(f"\n1000 frames use {100 * (peaks[1000] / peaks[100] - 1):+.1f}% peak memory relative to 100 frames.")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=16, help="frames per size at 256x256 (a quarter at 480p/720p)")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
+    parts = [header("Stylization speed and memory (`benchmarks/pipeline_speed.py`)"),
+             "Full TransformerNet (32 channels, 5 residual blocks), batch 4 for videostyle.\n",
+             "### frames/s by size\n", speed_table(args.frames), "",
+             f"### I/O overlap: `{CLIP.name}` (854x480 VP9 + 5.1 Opus, 24 frames)\n", overlap_table(), ""]
+    if not args.skip_memory:
+        parts += ["### memory: 100 vs 1000 frames (bf16 where the CPU has it)\n", memory_table()]
+    write_section("pipeline_speed", "\n".join(parts))
+
+
+if __name__ == "__main__":
+    main()

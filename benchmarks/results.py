@@ -1,0 +1,47 @@
+"""Shared by the benchmark scripts: machine description and RESULTS.md sections.
+
+Each script owns one section of RESULTS.md, between ``<!-- begin NAME -->`` and
+``<!-- end NAME -->``, and rewrites only that section.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import re
+import sys
+from pathlib import Path
+
+import torch
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
+    return (f"{cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), Python {platform.python_version()}")
+
+
+def header(title: str) -> str:
+    command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    return (f"## {title}\n\n- date: {datetime.date.today().isoformat()}\n- machine: {machine()}\n"
+            f"- command: `{command}`\n")
+
+
+def write_section(name: str, markdown: str) -> None:
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nEach section is written by the script it names; rerun it to refresh.\n"
+    block = f"<!-- begin {name} -->\n{markdown.rstrip()}\n<!-- end {name} -->"
+    pattern = re.compile(rf"<!-- begin {re.escape(name)} -->.*?<!-- end {re.escape(name)} -->", re.S)
+    text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
+    RESULTS.write_text(text)
+    print(markdown)

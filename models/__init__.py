@@ -1,0 +1,1 @@
+"""Shipped model weights and their cards; installed as the package ``videostyle._models``."""

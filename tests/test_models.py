@@ -1,0 +1,123 @@
+"""TransformerNet compatibility with pytorch/examples, and safe, explained model loading."""
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+
+from videostyle.errors import ModelError
+from videostyle.models import available_models, load_model, read_weights, resolve_model
+from videostyle.transformer_net import TransformerNet
+
+# The keys of pytorch/examples fast_neural_style/neural_style/transformer_net.py, in order.
+EXAMPLES_KEYS = (
+    ["conv1.conv2d.weight", "conv1.conv2d.bias", "in1.weight", "in1.bias",
+     "conv2.conv2d.weight", "conv2.conv2d.bias", "in2.weight", "in2.bias",
+     "conv3.conv2d.weight", "conv3.conv2d.bias", "in3.weight", "in3.bias"]
+    + [f"res{i}.{k}" for i in range(1, 6) for k in
+       ["conv1.conv2d.weight", "conv1.conv2d.bias", "in1.weight", "in1.bias",
+        "conv2.conv2d.weight", "conv2.conv2d.bias", "in2.weight", "in2.bias"]]
+    + ["deconv1.conv2d.weight", "deconv1.conv2d.bias", "in4.weight", "in4.bias",
+       "deconv2.conv2d.weight", "deconv2.conv2d.bias", "in5.weight", "in5.bias",
+       "deconv3.conv2d.weight", "deconv3.conv2d.bias"]
+)
+
+
+def test_state_dict_keys_and_shapes_match_pytorch_examples():
+    state = TransformerNet().state_dict()
+    assert list(state) == EXAMPLES_KEYS
+    assert state["conv1.conv2d.weight"].shape == (32, 3, 9, 9)
+    assert state["res3.conv2.conv2d.weight"].shape == (128, 128, 3, 3)
+    assert state["deconv3.conv2d.weight"].shape == (3, 32, 9, 9)
+
+
+def test_legacy_instance_norm_running_stats_are_dropped(tmp_path):
+    """Old PyTorch saved in*.running_mean/var for InstanceNorm; pytorch/examples deletes
+    them before loading, and so do we (explicitly, not by loading non-strictly)."""
+    state = TransformerNet().state_dict()
+    for name in ["in1", "in2", "res1.in1", "res5.in2", "in5"]:
+        state[f"{name}.running_mean"] = torch.zeros(1)
+        state[f"{name}.running_var"] = torch.ones(1)
+    path = tmp_path / "old_mosaic.pth"
+    torch.save(state, path)
+    net = load_model(path)
+    assert list(net.state_dict()) == EXAMPLES_KEYS
+
+
+def test_architecture_is_read_from_shapes(tiny_model):
+    state, architecture, _ = read_weights(tiny_model)
+    assert architecture == {"channels": 4, "residual_blocks": 1}
+    net = load_model(tiny_model)
+    assert net(torch.rand(1, 3, 20, 24) * 255).shape == (1, 3, 20, 24)
+
+
+def _error(path) -> str:
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    return str(info.value)
+
+
+def test_missing_empty_and_text_files_are_explained(tmp_path):
+    assert "model file not found" in _error(tmp_path / "nope.pth")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    assert "empty file" in _error(tmp_path / "empty.pth")
+    (tmp_path / "text.pth").write_text("hello, not a model\n")
+    assert "not a PyTorch weights file" in _error(tmp_path / "text.pth")
+
+
+class _Payload:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (self.marker,))
+
+
+@pytest.mark.parametrize("writer", ["torch", "pickle"])
+def test_pickle_with_code_is_refused_and_nothing_runs(tmp_path, writer):
+    marker = tmp_path / "code-ran"
+    path = tmp_path / "evil.pth"
+    payload = {"conv1.conv2d.weight": _Payload(marker)}
+    if writer == "torch":
+        torch.save(payload, path)
+    else:
+        path.write_bytes(pickle.dumps(payload))
+    message = _error(path)
+    assert "refusing to load" in message and str(path) in message and "run" in message
+    assert not marker.exists()
+
+
+def test_wrong_shapes_name_the_mismatch(tmp_path):
+    state = TransformerNet().state_dict()
+    state["res2.conv1.conv2d.weight"] = torch.zeros(128, 128, 5, 5)
+    path = tmp_path / "bad.pth"
+    torch.save(state, path)
+    message = _error(path)
+    assert "res2.conv1.conv2d.weight" in message and "do not fit" in message
+
+
+def test_not_a_state_dict(tmp_path):
+    path = tmp_path / "list.pth"
+    torch.save([1, 2, 3], path)
+    assert "expected a state dict" in _error(path)
+    torch.save({"something": torch.zeros(3)}, path)
+    assert "no conv1.conv2d.weight" in _error(path)
+
+
+def test_unknown_name_lists_the_shipped_models():
+    with pytest.raises(ModelError) as info:
+        resolve_model("no-such-style")
+    for name in available_models():
+        assert name in str(info.value)
+
+
+def test_every_shipped_model_loads_and_has_a_card():
+    models = available_models()
+    assert "mosaic" in models, "the default model must ship"
+    for name, info in models.items():
+        net = load_model(name)
+        assert isinstance(net, TransformerNet)
+        assert info.card.get("style", {}).get("licence"), f"{name}: the card must give the style's licence"
+        assert info.path.with_suffix(".md").is_file()

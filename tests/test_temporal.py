@@ -1,0 +1,219 @@
+"""Flicker metric, test-time stabilization and temporal fine-tuning."""
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from videostyle.errors import InputError
+from videostyle.finetuning import FinetuneConfig, finetune
+from videostyle.flicker import warping_error
+from videostyle.flow import optical_flow, valid_mask, warp
+from videostyle.pipeline import stylize_file
+from videostyle.stabilize import Stabilizer
+from videostyle.temporal import Motion, output_temporal_loss, synthetic_pairs
+from videostyle.transformer_net import TransformerNet
+
+
+def scene(width: int = 360, height: int = 240) -> np.ndarray:
+    rng = np.random.default_rng(5)
+    coarse = rng.integers(0, 255, (height // 12, width // 12, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(coarse).resize((width, height), Image.Resampling.BICUBIC))
+
+
+def panning_frames(count: int = 8, size=(96, 72), step: int = 3) -> list[np.ndarray]:
+    """A camera panning across a smooth scene, `step` pixels per frame."""
+    big = scene()
+    w, h = size
+    return [np.ascontiguousarray(big[40:40 + h, 20 + step * i:20 + step * i + w]) for i in range(count)]
+
+
+def write_lossless(path: Path, frames, pts=None, time_base=Fraction(1, 1000)) -> None:
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("ffv1")
+        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "bgr0"
+        stream.time_base = stream.codec_context.time_base = time_base
+        for i, frame in enumerate(frames):
+            f = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            f.pts = pts[i] if pts else i * 40
+            f.time_base = time_base
+            for packet in stream.encode(f):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def colour_transform(rgb: np.ndarray) -> np.ndarray:
+    """A fixed per-pixel 'style': swap channels and raise contrast."""
+    x = rgb[..., ::-1].astype(np.float32)
+    return ((x - 128) * 1.3 + 128).clip(0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("clips")
+    frames = panning_frames()
+    pts = [0, 40, 90, 120, 200, 240, 270, 330]  # variable frame rate
+    write_lossless(root / "original.mkv", frames, pts)
+    write_lossless(root / "stable.mkv", [colour_transform(f) for f in frames], pts)
+    rng = np.random.default_rng(0)
+    noisy = [(colour_transform(f).astype(int) + rng.normal(0, 12, f.shape)).clip(0, 255).astype(np.uint8) for f in frames]
+    write_lossless(root / "flicker.mkv", noisy, pts)
+    write_lossless(root / "short.mkv", [colour_transform(f) for f in frames[:5]], pts[:5])
+    write_lossless(root / "shifted.mkv", [colour_transform(f) for f in frames], [p + 20 for p in pts])
+    return root
+
+
+def test_stable_stylization_scores_near_the_floor_and_flicker_far_above(clips):
+    stable = warping_error(clips / "original.mkv", clips / "stable.mkv")
+    flicker = warping_error(clips / "original.mkv", clips / "flicker.mkv")
+    assert stable.frames == flicker.frames == 8 and len(stable.per_frame) == 7
+    assert stable.floor == flicker.floor > 0
+    assert stable.ratio < 3, stable.ratio  # contrast x1.3 scales the floor by at most 1.69
+    assert flicker.ratio > 10 * stable.ratio, (flicker.ratio, stable.ratio)
+    assert all(f["mask_fraction"] > 0.8 for f in stable.per_frame)
+
+
+def test_mismatched_inputs_are_clear_errors(clips, tmp_path):
+    with pytest.raises(InputError, match="has 5 frames, the original 8"):
+        warping_error(clips / "original.mkv", clips / "short.mkv")
+    with pytest.raises(InputError, match="cannot be paired"):
+        warping_error(clips / "original.mkv", clips / "shifted.mkv")
+    small = tmp_path / "small.mkv"
+    write_lossless(small, [f[:40, :50] for f in panning_frames()])
+    with pytest.raises(InputError, match="frame size 50x40 differs"):
+        warping_error(clips / "original.mkv", small)
+
+
+def test_flicker_cli_json_and_plot(clips, tmp_path):
+    plot = tmp_path / "flicker.png"
+    result = subprocess.run([sys.executable, "-m", "videostyle", "flicker", str(clips / "original.mkv"),
+                             str(clips / "flicker.mkv"), "--json", "--plot", str(plot)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert {"warping_error", "floor", "ratio", "per_frame"} <= set(data)
+    assert len(data["per_frame"]) == 7 and data["ratio"] > 10
+    assert Image.open(plot).size == (1000, 500)
+    bad = subprocess.run([sys.executable, "-m", "videostyle", "flicker", str(clips / "original.mkv"),
+                          str(clips / "short.mkv")], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ")
+
+
+def test_flow_and_mask_recover_a_known_shift():
+    frames = panning_frames(2, step=4)
+    flow = optical_flow(frames[0], frames[1])
+    mask = valid_mask(flow, optical_flow(frames[1], frames[0]))
+    # the camera pans right, so content moves left: frame0(x) = frame1(x - 4)
+    assert abs(np.median(flow[..., 0][mask]) + 4) < 0.25 and abs(np.median(flow[..., 1][mask])) < 0.25
+    assert not mask[:, :3].any()  # what leaves the frame (its left edge) is masked
+    back = warp(frames[1], flow)
+    assert np.abs(back[mask] - frames[0][mask]).mean() < 3
+
+
+class NoisyStyle:
+    """A flickering 'network': a fixed colour transform plus fresh noise on every frame."""
+
+    batch_size = 2
+
+    def __init__(self):
+        self.rng = np.random.default_rng(1)
+
+    def __call__(self, frames):
+        return [(colour_transform(f).astype(int) + self.rng.normal(0, 12, f.shape)).clip(0, 255).astype(np.uint8)
+                for f in frames]
+
+
+def test_stabilize_reduces_measured_flicker(clips, tmp_path):
+    plain, steady = tmp_path / "plain.mkv", tmp_path / "steady.mkv"
+    stylize_file(clips / "original.mkv", plain, NoisyStyle())
+    stylize_file(clips / "original.mkv", steady, NoisyStyle(), frame_filter=Stabilizer(0.6))
+    before = warping_error(clips / "original.mkv", plain).warping_error
+    after = warping_error(clips / "original.mkv", steady).warping_error
+    assert after < 0.6 * before, (before, after)
+
+
+def test_synthetic_pairs_have_exact_flow_and_mask():
+    photos = torch.from_numpy(scene(64, 64).copy()).permute(2, 0, 1)[None].float() / 255
+    first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))
+    # with the exact flow, warping output-equal-input gives zero temporal loss where the mask holds
+    assert output_temporal_loss(first, second, flow, mask).item() < 1e-10
+    assert 0.6 < mask.mean().item() < 1.0
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("finetune")
+    photos = root / "photos"
+    photos.mkdir()
+    for i in range(6):
+        Image.fromarray(scene(80 + 8 * i, 64)).save(photos / f"p{i}.png")
+    style = root / "style.png"
+    y, x = np.mgrid[0:48, 0:48]
+    Image.fromarray(np.dstack([(np.sin(x / 2) > 0) * 255, (np.sin(y / 3) > 0) * 255, np.full((48, 48), 80)])
+                    .astype(np.uint8)).save(style)
+    torch.manual_seed(0)
+    net = TransformerNet(4, 1)
+    with torch.no_grad():  # a random net whose output has texture (and flickers) like a styled one
+        net.deconv3.conv2d.weight.mul_(60)
+    model = root / "base.pth"
+    torch.save(net.state_dict(), model)
+    return root, photos, style, model
+
+
+def temporal_loss_of(model_path, photos_dir) -> float:
+    from videostyle.data import list_images, load_square
+    from videostyle.models import load_model
+    net = load_model(model_path)
+    photos = torch.stack([load_square(p, 32) for p in list_images(photos_dir)])
+    first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=2, elastic_px=0.5), np.random.default_rng(9))
+    with torch.no_grad():
+        out1, out2 = net(first * 255) / 255, net(second * 255) / 255
+    return output_temporal_loss(out1, out2, flow, mask).item()
+
+
+def tiny_finetune(tmp_path, tiny_base, **changes) -> FinetuneConfig:
+    root, photos, style, model = tiny_base
+    config = FinetuneConfig(model=str(model), data=str(photos), out=str(tmp_path / "stable.pth"), style=str(style),
+                            loss_net="efficientnet-lite0", image_size=32, style_size=48, batch_size=2, iterations=4,
+                            sample_every=2, checkpoint_every=2, holdout=1, device="cpu", seed=1,
+                            motion=Motion(max_shift_px=2, elastic_px=0.5))
+    return replace(config, **changes)
+
+
+def test_finetune_reduces_the_temporal_loss(tmp_path, tiny_base):
+    root, photos, _, base = tiny_base
+    result = finetune(tiny_finetune(tmp_path, tiny_base, iterations=30, lr=3e-3, temporal_weight=200,
+                                    sample_every=100, checkpoint_every=100))
+    before, after = temporal_loss_of(base, photos), temporal_loss_of(result.model_path, photos)
+    assert after < 0.5 * before, (before, after)
+    card = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert card["temporal"]["temporal_weight"] == 200 and card["temporal"]["steps"] == 30
+
+
+def test_finetune_resume_is_exact(tmp_path, tiny_base):
+    full = finetune(tiny_finetune(tmp_path / "full", tiny_base))
+    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base,
+                                     resume=str(full.run_dir / "checkpoints" / "step_000002.pt")))
+    assert resumed.history == full.history
+    a = torch.load(full.model_path, weights_only=True)
+    b = torch.load(resumed.model_path, weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_finetune_with_real_video_pairs(tmp_path, tiny_base, clips):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "pan.mkv").symlink_to(clips / "original.mkv")
+    result = finetune(tiny_finetune(tmp_path, tiny_base, videos=str(videos), real_pair_fraction=1.0, iterations=2))
+    card = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert card["temporal"]["videos"] == str(videos)
+    assert all(np.isfinite(r["temporal"]) for r in result.history)

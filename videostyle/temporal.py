@@ -1,0 +1,152 @@
+"""Frame pairs with known motion, and the temporal losses that use them.
+
+Without videos, pairs come from photos: frame 2 is frame 1 resampled along a random
+smooth flow (translation, zoom, rotation and a smooth elastic field), so the flow from
+frame 2 back to frame 1 and its mask (pixels that come from inside frame 1) are exact.
+With videos, consecutive frames of real clips are paired, with DIS flow and the
+occlusion mask of the flicker metric (:mod:`videostyle.flow`).
+
+Convention as in :mod:`videostyle.flow`: ``frame2(x) ≈ frame1(x + flow(x))``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Ranges of the random motion between synthetic frames (pixels at the crop size)."""
+
+    max_shift_px: float = 6.0
+    max_zoom: float = 0.04
+    max_rotation_deg: float = 3.0
+    elastic_px: float = 2.0
+    elastic_grid: int = 4
+
+
+def warp_tensor(images: torch.Tensor, flow: torch.Tensor, padding: str = "border") -> torch.Tensor:
+    """Sample (B, C, H, W) ``images`` at ``x + flow(x)``; ``flow`` is (B, H, W, 2) in pixels."""
+    b, _, h, w = images.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
+                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    gx = (xs + flow[..., 0]) * (2 / max(w - 1, 1)) - 1
+    gy = (ys + flow[..., 1]) * (2 / max(h - 1, 1)) - 1
+    grid = torch.stack([gx, gy], dim=-1).to(images.dtype)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode=padding, align_corners=True)
+
+
+def inside(flow: torch.Tensor) -> torch.Tensor:
+    """(B, 1, H, W) float mask: 1 where ``x + flow(x)`` lies inside the frame."""
+    _, h, w, _ = flow.shape
+    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
+                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    x, y = xs + flow[..., 0], ys + flow[..., 1]
+    return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).float()[:, None]
+
+
+def random_flow(batch: int, height: int, width: int, motion: Motion, rng: np.random.Generator) -> torch.Tensor:
+    """(B, H, W, 2) smooth random flows: affine (shift, zoom, rotation about the centre)
+    plus a bicubic-upsampled random displacement grid."""
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
+                            indexing="ij")
+    cx, cy = (width - 1) / 2, (height - 1) / 2
+    flows = []
+    for _ in range(batch):
+        scale = 1 + rng.uniform(-motion.max_zoom, motion.max_zoom)
+        angle = math.radians(rng.uniform(-motion.max_rotation_deg, motion.max_rotation_deg))
+        tx, ty = rng.uniform(-motion.max_shift_px, motion.max_shift_px, size=2)
+        cos, sin = math.cos(angle) * scale, math.sin(angle) * scale
+        x, y = xs - cx, ys - cy
+        fx = cos * x - sin * y + cx + tx - xs
+        fy = sin * x + cos * y + cy + ty - ys
+        g = motion.elastic_grid
+        coarse = torch.from_numpy(rng.normal(0, motion.elastic_px, size=(1, 2, g, g)).astype(np.float32))
+        fine = F.interpolate(coarse, size=(height, width), mode="bicubic", align_corners=True)[0]
+        flows.append(torch.stack([fx + fine[0], fy + fine[1]], dim=-1))
+    return torch.stack(flows)
+
+
+def synthetic_pairs(frames: torch.Tensor, motion: Motion, rng: np.random.Generator):
+    """(frame1, frame2, flow 2→1, mask) for a (B, 3, H, W) batch of photos in [0, 1]."""
+    b, _, h, w = frames.shape
+    flow = random_flow(b, h, w, motion, rng).to(frames.device)
+    second = warp_tensor(frames, flow, padding="reflection")
+    return frames, second, flow, inside(flow)
+
+
+def output_temporal_loss(out1: torch.Tensor, out2: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Masked mean of (O2 − warp(O1))² over pixels and channels, outputs in [0, 1]."""
+    warped = warp_tensor(out1.float(), flow)
+    diff = (out2.float() - warped) ** 2 * mask
+    return diff.sum() / (mask.sum() * out1.shape[1]).clamp_min(1)
+
+
+def feature_temporal_loss(feat1: torch.Tensor, feat2: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The same on encoder features (ReCoNet): flow and mask resized to the feature grid;
+    divided by the features' mean square so the weight does not depend on their scale."""
+    h, w = feat1.shape[-2:]
+    scale_y, scale_x = h / flow.shape[1], w / flow.shape[2]
+    small = F.interpolate(flow.permute(0, 3, 1, 2), size=(h, w), mode="bilinear", align_corners=True)
+    small = torch.stack([small[:, 0] * scale_x, small[:, 1] * scale_y], dim=-1)
+    small_mask = -F.adaptive_max_pool2d(-mask, (h, w))  # a feature cell counts only if all its pixels do
+    warped = warp_tensor(feat1.float(), small)
+    diff = (feat2.float() - warped) ** 2 * small_mask
+    value = diff.sum() / (small_mask.sum() * feat1.shape[1]).clamp_min(1)
+    return value / feat1.float().pow(2).mean().detach().clamp_min(1e-8)
+
+
+def noise_stability_loss(out_clean: torch.Tensor, out_noisy: torch.Tensor) -> torch.Tensor:
+    """Mean square change of the output under small input noise (Gupta et al. 2017)."""
+    return F.mse_loss(out_noisy.float(), out_clean.float())
+
+
+class VideoPairs:
+    """Consecutive-frame pairs from real clips, cropped to ``size`` with DIS flow and the
+    metric's occlusion mask; ``pairs_per_clip`` pairs are drawn from each clip once."""
+
+    def __init__(self, folder: str | os.PathLike, size: int, seed: int, pairs_per_clip: int = 24):
+        from .decode import VideoSource
+        from .flow import optical_flow, valid_mask
+        from .pipeline import VIDEO_EXTENSIONS, GIF_EXTENSIONS, flatten_alpha
+
+        rng = np.random.default_rng([seed, 7])
+        self.pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        clips = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS | GIF_EXTENSIONS)
+        for clip in clips:
+            try:
+                with VideoSource(clip, max_size=max(2 * size, 320)) as source:
+                    frames = [flatten_alpha(f.rgb, f.alpha) for f in source if hasattr(f, "rgb")]
+            except Exception as error:  # a clip that cannot be read is reported and left out
+                log.warning("leaving video %s out of the frame pairs (%s)", clip, error)
+                continue
+            if len(frames) < 2 or min(frames[0].shape[:2]) < size:
+                continue
+            for t in rng.choice(len(frames) - 1, size=min(pairs_per_clip, len(frames) - 1), replace=False):
+                a, b = frames[t], frames[t + 1]
+                y0 = int(rng.integers(0, a.shape[0] - size + 1))
+                x0 = int(rng.integers(0, a.shape[1] - size + 1))
+                a = np.ascontiguousarray(a[y0:y0 + size, x0:x0 + size])
+                b = np.ascontiguousarray(b[y0:y0 + size, x0:x0 + size])
+                flow = optical_flow(b, a)  # frame2(x) ≈ frame1(x + flow)
+                mask = valid_mask(flow, optical_flow(a, b))
+                to_t = lambda im: torch.from_numpy(im).permute(2, 0, 1).float() / 255  # noqa: E731
+                self.pairs.append((to_t(a), to_t(b), torch.from_numpy(flow), torch.from_numpy(mask.astype(np.float32))[None]))
+        if not self.pairs:
+            from .errors import DataError
+            raise DataError(f"no usable video clips (at least 2 frames, {size} px) found", folder)
+        log.info("%d real frame pairs from %d clips", len(self.pairs), len(clips))
+
+    def sample(self, count: int, rng: np.random.Generator):
+        picks = [self.pairs[i] for i in rng.integers(0, len(self.pairs), size=count)]
+        return tuple(torch.stack(parts) for parts in zip(*picks))

@@ -1,0 +1,111 @@
+"""The image transformation network of Johnson et al. (2016).
+
+Layer names and shapes follow pytorch/examples ``fast_neural_style`` exactly, so a
+``mosaic.pth`` trained there loads here unchanged (see :mod:`videostyle.models`).
+
+Value range: the network takes RGB in [0, 255] (float, NCHW) and returns RGB on the
+same 0–255 scale, unclamped; callers clamp to [0, 255] for display. Height and width
+should be multiples of 4 (two stride-2 convolutions, two 2x upsamplings);
+:class:`videostyle.stylize.Stylizer` pads and crops so any size works.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+
+class ConvLayer(nn.Module):
+    """Reflection padding followed by a convolution (keeps size at stride 1)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int):
+        super().__init__()
+        self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv2d(self.reflection_pad(x))
+
+
+class ResidualBlock(nn.Module):
+    """Two 3x3 conv + instance-norm layers with an identity shortcut."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, kernel_size=3, stride=1)
+        self.in1 = nn.InstanceNorm2d(channels, affine=True)
+        self.conv2 = ConvLayer(channels, channels, kernel_size=3, stride=1)
+        self.in2 = nn.InstanceNorm2d(channels, affine=True)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.in1(self.conv1(x)))
+        return self.in2(self.conv2(out)) + x
+
+
+class UpsampleConvLayer(nn.Module):
+    """Nearest-neighbour upsampling then a convolution (no checkerboard of transposed convs)."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int,
+                 upsample: int | None = None):
+        super().__init__()
+        self.upsample = upsample
+        self.reflection_pad = nn.ReflectionPad2d(kernel_size // 2)
+        self.conv2d = nn.Conv2d(in_channels, out_channels, kernel_size, stride)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, mode="nearest", scale_factor=self.upsample)
+        return self.conv2d(self.reflection_pad(x))
+
+
+class TransformerNet(nn.Module):
+    """Feed-forward style network: encoder, residual blocks, nearest-upsample decoder.
+
+    ``channels`` and ``residual_blocks`` default to the paper's 32 and 5; smaller values
+    give fast networks for tests and CPU experiments (their checkpoints record them).
+    """
+
+    def __init__(self, channels: int = 32, residual_blocks: int = 5):
+        super().__init__()
+        c = channels
+        self.channels = channels
+        self.residual_blocks = residual_blocks
+        self.conv1 = ConvLayer(3, c, kernel_size=9, stride=1)
+        self.in1 = nn.InstanceNorm2d(c, affine=True)
+        self.conv2 = ConvLayer(c, 2 * c, kernel_size=3, stride=2)
+        self.in2 = nn.InstanceNorm2d(2 * c, affine=True)
+        self.conv3 = ConvLayer(2 * c, 4 * c, kernel_size=3, stride=2)
+        self.in3 = nn.InstanceNorm2d(4 * c, affine=True)
+        for i in range(1, residual_blocks + 1):
+            self.add_module(f"res{i}", ResidualBlock(4 * c))
+        self.deconv1 = UpsampleConvLayer(4 * c, 2 * c, kernel_size=3, stride=1, upsample=2)
+        self.in4 = nn.InstanceNorm2d(2 * c, affine=True)
+        self.deconv2 = UpsampleConvLayer(2 * c, c, kernel_size=3, stride=1, upsample=2)
+        self.in5 = nn.InstanceNorm2d(c, affine=True)
+        self.deconv3 = ConvLayer(c, 3, kernel_size=9, stride=1)
+        self.relu = nn.ReLU()
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Input (0–255) to the residual blocks' output: the features the temporal
+        feature loss compares (at 1/4 of the input's height and width)."""
+        y = self.relu(self.in1(self.conv1(x)))
+        y = self.relu(self.in2(self.conv2(y)))
+        y = self.relu(self.in3(self.conv3(y)))
+        for i in range(1, self.residual_blocks + 1):
+            y = getattr(self, f"res{i}")(y)
+        return y
+
+    def decode(self, features: torch.Tensor) -> torch.Tensor:
+        y = self.relu(self.in4(self.deconv1(features)))
+        y = self.relu(self.in5(self.deconv2(y)))
+        return self.deconv3(y)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @property
+    def architecture(self) -> dict[str, int]:
+        """What a checkpoint records so that the network can be rebuilt."""
+        return {"channels": self.channels, "residual_blocks": self.residual_blocks}
