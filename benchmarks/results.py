@@ -15,21 +15,15 @@ from pathlib import Path
 
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from videostyle.devices import describe_machine  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ", no GPU"
-    return (f"{cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), Python {platform.python_version()}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return f"{describe_machine(device)}{'' if device.type == 'cuda' else ', no GPU'}; Python {platform.python_version()}"
 
 
 def header(title: str) -> str:

@@ -21,24 +21,31 @@ from skimage import data
 HERE = Path(__file__).resolve().parent
 
 
+def view(src: Image.Image, size: tuple[int, int], zoom: float, cx: float, cy: float, angle: float = 0.0) -> np.ndarray:
+    """What a camera sees of ``src``: a window 1/``zoom`` of its width centred at
+    (``cx``, ``cy``) (fractions of its size, kept inside), turned ``angle`` degrees,
+    resized to ``size``."""
+    w, h = size
+    box_w = src.width / zoom
+    box_h = min(box_w * h / w, src.height / zoom)
+    box_w = box_h * w / h
+    x0 = min(max(cx * src.width - box_w / 2, 0), src.width - box_w)
+    y0 = min(max(cy * src.height - box_h / 2, 0), src.height - box_h)
+    if angle:
+        src = src.rotate(angle, resample=Image.Resampling.BICUBIC, center=(x0 + box_w / 2, y0 + box_h / 2))
+    return np.asarray(src.resize(size, Image.Resampling.LANCZOS, box=(x0, y0, x0 + box_w, y0 + box_h)))
+
+
 def camera(image: np.ndarray, size: tuple[int, int], frames: int, zoom: tuple[float, float],
            centre_from: tuple[float, float], centre_to: tuple[float, float]):
     """Frames of a virtual camera gliding (smoothstep) over ``image``."""
     src = Image.fromarray(image)
-    w, h = size
     for i in range(frames):
         t = i / max(frames - 1, 1)
         t = t * t * (3 - 2 * t)
-        z = zoom[0] + (zoom[1] - zoom[0]) * t
-        cx = centre_from[0] + (centre_to[0] - centre_from[0]) * t
-        cy = centre_from[1] + (centre_to[1] - centre_from[1]) * t
-        box_w = src.width / z
-        box_h = box_w * h / w
-        box_h = min(box_h, src.height)
-        box_w = box_h * w / h
-        x0 = min(max(cx * src.width - box_w / 2, 0), src.width - box_w)
-        y0 = min(max(cy * src.height - box_h / 2, 0), src.height - box_h)
-        yield np.asarray(src.resize(size, Image.Resampling.LANCZOS, box=(x0, y0, x0 + box_w, y0 + box_h)))
+        yield view(src, size, zoom[0] + (zoom[1] - zoom[0]) * t,
+                   centre_from[0] + (centre_to[0] - centre_from[0]) * t,
+                   centre_from[1] + (centre_to[1] - centre_from[1]) * t)
 
 
 def make_gif() -> None:

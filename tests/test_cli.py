@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import listing
-from media import make_gif, make_video, pattern, read_gif, read_video
+from media import make_gif, make_video, pattern, read_video
 from videostyle.cli import main
 from videostyle.transformer_net import TransformerNet
 

@@ -1,6 +1,5 @@
 """TransformerNet compatibility with pytorch/examples, and safe, explained model loading."""
 
-import os
 import pickle
 from pathlib import Path
 

@@ -134,7 +134,7 @@ class RunConfig:
     output_format: str | None = None
     overwrite: bool = False
     device: str = "auto"
-    batch_size: int = 4
+    batch_size: int | None = None
     half: bool = False
     max_size: int | None = None
     codec: str | None = None

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from pathlib import Path
 from typing import Sequence
 
 from . import __version__
@@ -20,21 +19,21 @@ log = logging.getLogger("videostyle")
 OUTPUT_FORMATS = ("mp4", "mov", "mkv", "webm", "avi", "gif", "png", "jpg", "webp")
 
 
-def _positive_int(text: str) -> int:
+def positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
-def _positive_float(text: str) -> float:
+def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
 
 
-def _non_negative_float(text: str) -> float:
+def non_negative_float(text: str) -> float:
     value = float(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
@@ -59,14 +58,15 @@ def _add_run(sub) -> None:
                    help="output extension, e.g. mp4 to turn GIFs into videos (default: the input's)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     p.add_argument("--device", choices=DEVICES, default="auto", help="where the network runs (default: auto)")
-    p.add_argument("--batch-size", type=_positive_int, default=4, help="frames per network call (default: 4)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="frames per network call (default: 1 on CPUs, where it is fastest; 8 on GPUs)")
     p.add_argument("--half", action="store_true", help="bf16/fp16 inference where the device has it natively")
-    p.add_argument("--max-size", type=_positive_int, metavar="PX",
+    p.add_argument("--max-size", type=positive_int, metavar="PX",
                    help="downscale so the long side is at most PX pixels (the output has that size)")
     p.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, libsvtav1 (default: by container)")
     p.add_argument("--crf", type=int, help="constant-rate-factor quality, lower is better (default: 18 x264, 30 VP9)")
     p.add_argument("--preset", help="encoder preset, e.g. slow (x264/x265)")
-    p.add_argument("--stabilize", nargs="?", const=0.5, type=_positive_float, metavar="STRENGTH",
+    p.add_argument("--stabilize", nargs="?", const=0.5, type=positive_float, metavar="STRENGTH",
                    help="blend each frame with the flow-warped previous output where visible, to cut flicker "
                    "(STRENGTH 0..1, default 0.5)")
     _add_common(p)

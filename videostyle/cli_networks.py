@@ -6,23 +6,10 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .cli import non_negative_float as _non_negative_float, positive_int as _positive_int
 from .devices import DEVICES
 from .loss_networks import LOSS_NETWORKS
-from .losses import STYLE_NORMALISATIONS
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be zero or more, got {text}")
-    return value
+from .losses import STYLE_NORMALISATIONS, STYLE_STATISTICS
 
 
 def parse_layer_weights(text: str) -> tuple[tuple[str, float], ...]:
@@ -56,6 +43,8 @@ def add_loss_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tv-weight", type=_non_negative_float, help="total-variation weight")
     g.add_argument("--style-normalisation", choices=STYLE_NORMALISATIONS,
                    help="relative: each layer's Gram error over its target's norm; examples: pytorch/examples' MSE")
+    g.add_argument("--style-statistics", choices=STYLE_STATISTICS,
+                   help="gram: uncentered Gram matrices (the paper); covariance: centered Grams plus channel means")
     g.add_argument("--style-size", type=_positive_int, default=512, metavar="PX",
                    help="resize the style image's long side to PX (default: 512)")
 
@@ -106,7 +95,8 @@ def loss_kwargs(args) -> dict:
     return dict(loss_net=args.loss_net, vgg_weights=args.vgg_weights, antialias=args.antialias,
                 content_layer=args.content_layer, style_layers=args.style_layers,
                 content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
-                style_normalisation=args.style_normalisation, style_size=args.style_size)
+                style_normalisation=args.style_normalisation, style_statistics=args.style_statistics,
+                style_size=args.style_size)
 
 
 def training_kwargs(args) -> dict:
@@ -137,6 +127,15 @@ class _StepBar:
             self.bar.close()
 
 
+def _with_bar(args, description: str, run):
+    """``run(progress)`` with a step bar on a terminal (none with --quiet)."""
+    bar = _StepBar(not args.quiet and sys.stderr.isatty(), description)
+    try:
+        return run(bar)
+    finally:
+        bar.close()
+
+
 def _cmd_train(args, parser) -> int:
     from .training import TrainConfig, train
 
@@ -145,11 +144,7 @@ def _cmd_train(args, parser) -> int:
     config = TrainConfig(style=args.style, data=args.data, out=args.out, style_licence=args.style_licence,
                          channels=args.channels, residual_blocks=args.residual_blocks,
                          **loss_kwargs(args), **training_kwargs(args))
-    bar = _StepBar(not args.quiet and sys.stderr.isatty(), "train")
-    try:
-        result = train(config, bar)
-    finally:
-        bar.close()
+    result = _with_bar(args, "train", lambda bar: train(config, bar))
     if not args.quiet:
         print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "
               f"samples and logs in {result.run_dir}")
@@ -183,11 +178,7 @@ def _cmd_optimize(args, parser) -> int:
     config = OptimizeConfig(content=args.content, style=args.style, out=args.out, steps=args.steps, lr=args.lr,
                             max_size=args.max_size, jitter=args.jitter, seed=args.seed, device=args.device,
                             amp=args.amp, **loss_kwargs(args))
-    bar = _StepBar(not args.quiet and sys.stderr.isatty(), "optimize")
-    try:
-        parts = optimize(config, bar)
-    finally:
-        bar.close()
+    parts = _with_bar(args, "optimize", lambda bar: optimize(config, bar))
     if not args.quiet:
         print(f"wrote {args.out}: " + ", ".join(f"{k} {v:.4g}" for k, v in parts.items()))
     return 0
@@ -258,11 +249,7 @@ def _cmd_finetune(args, parser) -> int:
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,
                             **{**loss_kwargs(args), "antialias": None if args.antialias else False}, **kwargs)
-    bar = _StepBar(not args.quiet and sys.stderr.isatty(), "finetune")
-    try:
-        result = finetune(config, bar)
-    finally:
-        bar.close()
+    result = _with_bar(args, "finetune", lambda bar: finetune(config, bar))
     if not args.quiet:
         print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "
               f"samples and logs in {result.run_dir}")

@@ -136,18 +136,23 @@ class VideoSource:
 
     def _open(self) -> None:
         container = self._container
-        if not container.streams.video:
+        pictures = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
+        candidates = [s for s in container.streams.video if not s.disposition & pictures]
+        if not candidates:
             kinds = sorted({s.type for s in container.streams}) or ["none"]
-            raise InputError(f"no video stream (streams found: {', '.join(kinds)})", self.path)
-        video = max(container.streams.video, key=lambda s: (bool(s.disposition & 1) if isinstance(s.disposition, int) else 0,
-                                                            (s.codec_context.width or 0) * (s.codec_context.height or 0)))
+            what = ", ".join(kinds) + (" (a cover picture only)" if container.streams.video else "")
+            raise InputError(f"no video stream (streams found: {what})", self.path)
+        # the default-flagged stream first, then the largest
+        video = max(candidates, key=lambda s: (bool(s.disposition & av.stream.Disposition.default),
+                                               (s.codec_context.width or 0) * (s.codec_context.height or 0)))
         if self.threads:
             video.thread_type = "AUTO"
         self._video = video
         passthrough = [s for s in container.streams if s.type in ("audio", "subtitle")]
         ignored = [s for s in container.streams if s is not video and s not in passthrough]
         for s in ignored:
-            log.info("%s: stream #%d (%s) is not carried over", self.path, s.index, s.type)
+            level = logging.WARNING if s.type == "video" else logging.INFO
+            log.log(level, "%s: stream #%d (%s) is not carried over", self.path, s.index, s.type)
         self._items = self._demux([video, *passthrough])
         first = None
         for item in self._items:  # decode up to the first frame, to learn rotation and format

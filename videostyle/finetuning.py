@@ -26,38 +26,32 @@ from typing import Callable
 import numpy as np
 import torch
 
-from . import checkpoints
+from .checkpoints import save_model
 from .data import TrainingImages, list_images, split_holdout
 from .devices import autocast, resolve_device
 from .errors import ConfigError
 from .models import resolve_model
-from .runlog import RunLog
 from .temporal import (Motion, VideoPairs, feature_temporal_loss, noise_stability_loss, output_temporal_loss,
                        synthetic_pairs)
-from .training import (LOSS_DEFAULTS, Prefetcher, TrainResult, _stylize_fn, amp_dtype_for, build_perceptual_loss,
-                       initial_network, machine_card, validation_images)
+from .training import (LOSS_DEFAULTS, LossOptions, Prefetcher, RunProgress, TrainResult, amp_dtype_for, build_perceptual_loss,
+                       machine_card, prepare_network, total_steps)
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class FinetuneConfig:
+@dataclass(frozen=True, kw_only=True)
+class FinetuneConfig(LossOptions):
+    """Everything ``videostyle finetune`` needs. Loss settings left ``None`` come from the
+    model card (see :func:`resolve_losses`)."""
+
     model: str
     data: str
     out: str
     videos: str | None = None
     style: str | None = None  # default: the style image named in the model card
     loss_net: str | None = None  # default: the model card's, else efficientnet-lite0
-    vgg_weights: str | None = None
-    pretrained_loss_net: bool = True
     antialias: bool | None = None
     style_size: int | None = None
-    content_layer: str | None = None
-    style_layers: tuple[tuple[str, float], ...] | None = None
-    content_weight: float | None = None
-    style_weight: float | None = None
-    tv_weight: float | None = None
-    style_normalisation: str | None = None
     temporal_weight: float = 20.0
     feature_weight: float = 1.0
     noise_weight: float = 10.0
@@ -69,7 +63,6 @@ class FinetuneConfig:
     iterations: int | None = 600
     epochs: float | None = None
     lr: float = 2e-4
-    jitter: int = 3
     sample_every: int = 100
     checkpoint_every: int = 200
     run_dir: str | None = None
@@ -88,6 +81,9 @@ class FinetuneConfig:
     def run_folder(self) -> Path:
         return Path(self.run_dir) if self.run_dir else Path(self.out).parent / (Path(self.out).stem + "_run")
 
+    def loss_settings(self) -> dict:
+        return resolve_losses(self).loss_settings()
+
 
 def model_card(spec: str) -> dict:
     _, path = resolve_model(spec)
@@ -103,7 +99,8 @@ def resolve_losses(config: FinetuneConfig) -> "_Resolved":
     defaults = dict(LOSS_DEFAULTS[loss_net])
     if recorded.get("name") == loss_net:
         defaults.update({k: recorded[k] for k in ("content_layer", "style_layers", "content_weight", "style_weight",
-                                                   "tv_weight", "style_normalisation") if k in recorded})
+                                                   "tv_weight", "style_normalisation", "style_statistics")
+                         if k in recorded})
     style = config.style or card.get("style", {}).get("path")
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {config.model} is not known here "
@@ -122,7 +119,8 @@ class _Resolved:
         self.vgg_weights, self.pretrained_loss_net = config.vgg_weights, config.pretrained_loss_net
         self.channels_last, self.jitter = config.channels_last, config.jitter
         self._settings = dict(defaults)
-        for key in ("content_layer", "content_weight", "style_weight", "tv_weight", "style_normalisation"):
+        for key in ("content_layer", "content_weight", "style_weight", "tv_weight", "style_normalisation",
+                    "style_statistics"):
             if getattr(config, key) is not None:
                 self._settings[key] = getattr(config, key)
         if config.style_layers is not None:
@@ -139,28 +137,11 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
     criterion = build_perceptual_loss(losses, device)
     files, held_out = split_holdout(list_images(config.data), config.holdout)
     data = TrainingImages(files, config.image_size, config.seed)
-    if (config.iterations is None) == (config.epochs is None):
-        raise ConfigError("give exactly one of --iterations and --epochs")
-    steps = config.iterations or max(1, int(np.ceil(config.epochs * len(data) / config.batch_size)))
+    steps = total_steps(config, len(data), 1)
     real = VideoPairs(config.videos, config.image_size, config.seed) if config.videos else None
-
-    model = initial_network(config).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    start, history = 0, []
-    if config.resume:
-        state = checkpoints.load_checkpoint(config.resume, "finetune")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        checkpoints.restore_rng(state)
-        start, history = int(state["step"]), list(state["history"])
+    model, optimizer, start, history = prepare_network(config, device, "finetune", steps)
     run_dir = config.run_folder()
-    runlog = RunLog(run_dir, history)
-    val = validation_images(config, held_out)
-    stylize = _stylize_fn(model, device, amp_dtype, config.channels_last)
-    if start == 0 and len(val):
-        runlog.sample(0, val, stylize)
+    progress_log = RunProgress(config, "finetune", model, optimizer, held_out, device, amp_dtype, start, history, steps)
     prefetch = Prefetcher(lambda step: data.batch(step, config.batch_size))
     cl = torch.channels_last if config.channels_last else torch.contiguous_format
     t0 = time.perf_counter()
@@ -201,28 +182,18 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
                  "noise": float(noise_term.detach())}
         parts["total"] = float(loss.detach())
         done = step + 1
-        runlog.add(done, parts)
-        if len(val) and (done % config.sample_every == 0 or done == steps):
-            runlog.sample(done, val, stylize)
-        if done % config.checkpoint_every == 0 or done == steps:
-            runlog.write_csv()
-            checkpoints.save_checkpoint(run_dir / "checkpoints" / f"step_{done:06d}.pt", kind="finetune",
-                                        config=_config_dict(config), model=model, optimizer=optimizer,
-                                        step=done, history=runlog.history)
+        progress_log.step(done, parts)
         if progress is not None:
             progress(done, steps, parts)
     wall_s = time.perf_counter() - t0
     settings = losses.loss_settings()
-    runlog.loss_curve(["perceptual", "temporal", "feature", "noise"],
-                      {"temporal": config.temporal_weight, "feature": config.feature_weight, "noise": config.noise_weight})
-    runlog.close()
+    progress_log.finish(["perceptual", "temporal", "feature", "noise"],
+                        {"temporal": config.temporal_weight, "feature": config.feature_weight,
+                         "noise": config.noise_weight})
     card = finetune_card(config, losses, settings, steps, wall_s, parts, device, len(data), len(data.unreadable))
-    checkpoints.save_model(Path(config.out), model, card)
-    return TrainResult(Path(config.out), run_dir, steps, wall_s, parts, len(data.unreadable), runlog.history)
-
-
-def _config_dict(config: FinetuneConfig) -> dict:
-    return dataclasses.asdict(config)
+    save_model(Path(config.out), model, card)
+    return TrainResult(Path(config.out), run_dir, steps, wall_s, parts, len(data.unreadable),
+                       progress_log.runlog.history)
 
 
 def finetune_card(config, losses, settings, steps, wall_s, final, device, n_train, n_bad) -> dict:

@@ -19,12 +19,16 @@ import torch
 import torch.nn.functional as F
 
 STYLE_NORMALISATIONS = ("relative", "examples")
+STYLE_STATISTICS = ("gram", "covariance")
 
 
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Batched Gram matrix F Fᵀ / (C·H·W), computed in fp32 whatever the input dtype."""
+def gram_matrix(features: torch.Tensor, centered: bool = False) -> torch.Tensor:
+    """Batched Gram matrix F Fᵀ / (C·H·W), computed in fp32 whatever the input dtype;
+    ``centered`` subtracts each channel's spatial mean first (a covariance matrix)."""
     b, c, h, w = features.shape
     f = features.float().reshape(b, c, h * w)
+    if centered:
+        f = f - f.mean(dim=2, keepdim=True)
     return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
@@ -37,29 +41,49 @@ def total_variation(images: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class StyleTarget:
-    """Target Grams of one style image, computed once: ``{layer: (1, C, C)}``."""
+    """Style statistics of one style image, computed once: ``{layer: (1, C, C)}`` Grams
+    (centered for ``statistics="covariance"``) and ``{layer: (1, C)}`` channel means."""
 
     grams: Mapping[str, torch.Tensor]
     norms: Mapping[str, torch.Tensor]  # squared Frobenius norm of each target Gram
+    means: Mapping[str, torch.Tensor]
+    statistics: str = "gram"
 
     @classmethod
-    def from_features(cls, features: Mapping[str, torch.Tensor]) -> "StyleTarget":
-        grams = {k: gram_matrix(v).detach() for k, v in features.items()}
-        return cls(grams, {k: g.pow(2).sum(dim=(1, 2)).mean() for k, g in grams.items()})
+    def from_features(cls, features: Mapping[str, torch.Tensor], statistics: str = "gram") -> "StyleTarget":
+        centered = statistics == "covariance"
+        grams = {k: gram_matrix(v, centered).detach() for k, v in features.items()}
+        means = {k: v.float().mean(dim=(2, 3)).detach() for k, v in features.items()}
+        return cls(grams, {k: g.pow(2).sum(dim=(1, 2)).mean() for k, g in grams.items()}, means, statistics)
+
+    def to(self, device) -> "StyleTarget":
+        move = lambda d: {k: v.to(device) for k, v in d.items()}  # noqa: E731
+        return StyleTarget(move(self.grams), move(self.norms), move(self.means), self.statistics)
 
 
 def style_loss(features: Mapping[str, torch.Tensor], target: StyleTarget,
                layer_weights: Mapping[str, float], normalisation: str) -> tuple[torch.Tensor, dict]:
-    """Weighted sum of per-layer Gram losses, and the unweighted per-layer values."""
+    """Weighted sum of per-layer style losses, and the unweighted per-layer values.
+
+    ``gram`` statistics (Gatys, Johnson): the uncentered Gram. ``covariance``: the
+    centered Gram plus the channel means, each relative to the target's norm, so that a
+    layer's statistics cannot be met by trading texture strength against area (strong
+    texture on part of the image, flat dark elsewhere) and colour spread counts.
+    """
     total = 0.0
     per_layer = {}
+    centered = target.statistics == "covariance"
     for layer, weight in layer_weights.items():
-        gram = gram_matrix(features[layer])
+        gram = gram_matrix(features[layer], centered)
         goal = target.grams[layer].expand_as(gram)
         if normalisation == "relative":
             value = (gram - goal).pow(2).sum(dim=(1, 2)).mean() / target.norms[layer]
         else:
             value = F.mse_loss(gram, goal)
+        if centered:
+            mean = features[layer].float().mean(dim=(2, 3))
+            goal_mean = target.means[layer].expand_as(mean)
+            value = value + (mean - goal_mean).pow(2).sum(dim=1).mean() / goal_mean.pow(2).sum(dim=1).mean().clamp_min(1e-8)
         per_layer[layer] = value.detach()
         total = total + weight * value
     return total, per_layer
@@ -83,7 +107,7 @@ class PerceptualLoss(torch.nn.Module):
 
     def __init__(self, loss_net, style_image: torch.Tensor, content_layer: str,
                  style_layers: Mapping[str, float], content_weight: float, style_weight: float,
-                 tv_weight: float, normalisation: str, jitter: int = 0):
+                 tv_weight: float, normalisation: str, jitter: int = 0, statistics: str = "gram"):
         super().__init__()
         loss_net.check_layers([content_layer, *style_layers])
         self.loss_net = loss_net
@@ -96,13 +120,11 @@ class PerceptualLoss(torch.nn.Module):
         self.jitter = jitter
         with torch.no_grad():
             features = loss_net(style_image, list(self.style_layers))
-        self.target = StyleTarget.from_features(features)
+        self.target = StyleTarget.from_features(features, statistics)
 
     def to(self, *args, **kwargs):  # keep the precomputed target on the same device
         super().to(*args, **kwargs)
-        device = next(self.loss_net.parameters()).device
-        self.target = StyleTarget({k: v.to(device) for k, v in self.target.grams.items()},
-                                  {k: v.to(device) for k, v in self.target.norms.items()})
+        self.target = self.target.to(next(self.loss_net.parameters()).device)
         return self
 
     def _crop(self, images: torch.Tensor, offset: tuple[int, int]) -> torch.Tensor:

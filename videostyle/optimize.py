@@ -17,10 +17,11 @@ import torch
 
 from .devices import autocast
 from .losses import PerceptualLoss
+from .training import LossOptions
 
 
-@dataclass(frozen=True)
-class OptimizeConfig:
+@dataclass(frozen=True, kw_only=True)
+class OptimizeConfig(LossOptions):
     """``videostyle optimize``: see ``--help``. Loss fields as in TrainConfig."""
 
     content: str
@@ -29,26 +30,10 @@ class OptimizeConfig:
     steps: int = 300
     lr: float = 0.02
     max_size: int | None = 384
-    loss_net: str = "vgg16"
-    vgg_weights: str | None = None
-    pretrained_loss_net: bool = True
-    antialias: bool = True
-    style_size: int | None = 512
-    content_layer: str | None = None
-    style_layers: tuple[tuple[str, float], ...] | None = None
-    content_weight: float | None = None
-    style_weight: float | None = None
-    tv_weight: float | None = None
-    style_normalisation: str | None = None
-    jitter: int = 3
     seed: int = 0
     device: str = "auto"
     amp: bool = True
     channels_last: bool = True
-
-    def loss_settings(self) -> dict:
-        from .training import TrainConfig
-        return TrainConfig.loss_settings(self)  # same defaults and overrides as training
 
 
 def optimize_image(content: torch.Tensor, criterion: PerceptualLoss, steps: int = 300, lr: float = 0.02,

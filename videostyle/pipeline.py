@@ -19,9 +19,10 @@ from typing import Callable
 
 import av
 import numpy as np
+from PIL import Image
 
-from .decode import Frame, VideoSource, open_container
-from .encode import VideoEncoding, VIDEO_CONTAINERS, needs_even_size
+from .decode import Frame, VideoSource, open_container, scaled_size
+from .encode import VIDEO_CONTAINERS, VideoEncoding, VideoSink, container_for, needs_even_size
 from .errors import ConfigError, InputError, OutputError, VideostyleError
 from .gif import GifSink, read_loop_count
 from .images import IMAGE_FORMATS, read_image, write_image
@@ -96,7 +97,6 @@ def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
     out_kind = "gif" if dst.suffix.lower() in GIF_EXTENSIONS else (
         "image" if dst.suffix.lower() in IMAGE_EXTENSIONS else "video")
     if out_kind == "video":
-        from .encode import container_for
         container_for(dst)  # unknown extensions fail before any work
     if kind == "image" and out_kind != "image":
         raise ConfigError(f"{src.name} is a still image; write it as {', '.join(sorted(IMAGE_FORMATS))}")
@@ -116,8 +116,6 @@ def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | 
     image = read_image(src)
     rgb, alpha = image.rgb, image.alpha
     if max_size and max(rgb.shape[:2]) > max_size:
-        from PIL import Image
-        from .decode import scaled_size
         w, h = scaled_size(rgb.shape[1], rgb.shape[0], max_size)
         rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.Resampling.LANCZOS))
         if alpha is not None:
@@ -174,7 +172,6 @@ def _video(src: Path, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: 
             if info.passthrough:
                 log.warning("%s: GIF has no audio or subtitles; %d stream(s) left out", dst, len(info.passthrough))
         else:
-            from .encode import VideoSink
             sink = VideoSink(tmp, dst, info, info.frame_size, encoding)
         return _run_threads(source, sink, stylizer, progress, frame_filter, out_kind == "gif")
 

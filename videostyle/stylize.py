@@ -38,20 +38,29 @@ def pad(batch: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
     return batch, (h, w)
 
 
+def default_batch_size(device: torch.device) -> int:
+    """Frames per network call: 1 on CPUs (measured fastest: batching only adds memory
+    traffic there, see benchmarks/RESULTS.md), 8 on GPUs."""
+    return 1 if device.type == "cpu" else 8
+
+
 class Stylizer:
     """Callable: a list of equally sized uint8 frames in, the stylized frames out.
 
+    ``batch_size``: frames per network call (None: :func:`default_batch_size`).
     ``half=True`` runs in bf16 (CPU with native bf16, CUDA with bf16) or fp16 (other
-    CUDA GPUs, MPS); where neither is native a DeviceError says so.
+    CUDA GPUs, MPS); where neither is native a DeviceError says so. Memory layout:
+    channels_last on CUDA and for bf16 on the CPU, where it is faster; NCHW for fp32 on
+    the CPU, where channels_last measured slower.
     """
 
-    def __init__(self, model: TransformerNet, device: str = "auto", batch_size: int = 4,
+    def __init__(self, model: TransformerNet, device: str = "auto", batch_size: int | None = None,
                  half: bool = False):
         self.device = resolve_device(device)
-        self.batch_size = batch_size
+        self.batch_size = batch_size or default_batch_size(self.device)
         self.dtype = half_dtype(self.device) if half else torch.float32
         self.model = model.to(self.device).eval().requires_grad_(False)
-        self.channels_last = self.device.type in {"cpu", "cuda"}
+        self.channels_last = self.device.type == "cuda" or (self.device.type == "cpu" and self.dtype == torch.bfloat16)
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(self.dtype)

@@ -47,39 +47,62 @@ LOSS_DEFAULTS: dict[str, dict] = {
         "content_layer": "relu2_2",
         "style_layers": {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0},
         "content_weight": 1e5, "style_weight": 1e10, "tv_weight": 0.0,
-        "style_normalisation": "examples",
+        "style_normalisation": "examples", "style_statistics": "gram",
     },
     "efficientnet-lite0": {
         "content_layer": "b3_expand_pre",
         "style_layers": {"rgb": 1.0, "stem": 1.0, "b1_expand_pre": 1.0, "b3_expand_pre": 1.0},
         "content_weight": 1.0, "style_weight": 5.0, "tv_weight": 0.02,
-        "style_normalisation": "relative",
+        "style_normalisation": "relative", "style_statistics": "gram",
     },
 }
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    style: str
-    data: str
-    out: str
+@dataclass(frozen=True, kw_only=True)
+class LossOptions:
+    """The loss network and the loss settings shared by training, fine-tuning and
+    optimisation; a ``None`` setting takes the loss network's default (LOSS_DEFAULTS)."""
+
     loss_net: str = "vgg16"
     vgg_weights: str | None = None
     pretrained_loss_net: bool = True  # False: random loss network (tests only)
     antialias: bool = True  # efficientnet-lite0: blur before every stride-2 subsampling
-    image_size: int = 256
     style_size: int | None = 512  # long side of the style image; None keeps its size
-    batch_size: int = 4
-    iterations: int | None = None
-    epochs: float | None = None
-    lr: float = 1e-3
     content_layer: str | None = None
     style_layers: tuple[tuple[str, float], ...] | None = None
     content_weight: float | None = None
     style_weight: float | None = None
     tv_weight: float | None = None
     style_normalisation: str | None = None
+    style_statistics: str | None = None
     jitter: int = 3
+
+    def loss_settings(self) -> dict:
+        """This run's loss layers and weights: the network's defaults where not given."""
+        if self.loss_net not in LOSS_DEFAULTS:
+            raise ConfigError(f"unknown loss network {self.loss_net!r}; choose one of {', '.join(LOSS_DEFAULTS)}")
+        settings = dict(LOSS_DEFAULTS[self.loss_net])
+        for key in ("content_layer", "content_weight", "style_weight", "tv_weight", "style_normalisation",
+                    "style_statistics"):
+            if getattr(self, key) is not None:
+                settings[key] = getattr(self, key)
+        if self.style_layers is not None:
+            settings["style_layers"] = dict(self.style_layers)
+        return settings
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(LossOptions):
+    """Everything ``videostyle train`` needs; see ``videostyle train --help``."""
+
+    style: str
+    data: str
+    out: str
+    image_size: int = 256
+    batch_size: int = 4
+    iterations: int | None = None
+    epochs: float | None = None
+    lr: float = 1e-3
     sample_every: int = 100
     checkpoint_every: int = 500
     run_dir: str | None = None
@@ -94,18 +117,6 @@ class TrainConfig:
     holdout: int = 8
     val_images: tuple[str, ...] = ()
     style_licence: str | None = None
-
-    def loss_settings(self) -> dict:
-        """This run's loss layers and weights: the network's defaults where not given."""
-        if self.loss_net not in LOSS_DEFAULTS:
-            raise ConfigError(f"unknown loss network {self.loss_net!r}; choose one of {', '.join(LOSS_DEFAULTS)}")
-        settings = dict(LOSS_DEFAULTS[self.loss_net])
-        for key in ("content_layer", "content_weight", "style_weight", "tv_weight", "style_normalisation"):
-            if getattr(self, key) is not None:
-                settings[key] = getattr(self, key)
-        if self.style_layers is not None:
-            settings["style_layers"] = dict(self.style_layers)
-        return settings
 
     def run_folder(self) -> Path:
         return Path(self.run_dir) if self.run_dir else Path(self.out).with_suffix("").parent / (Path(self.out).stem + "_run")
@@ -153,7 +164,8 @@ def build_perceptual_loss(config, device: torch.device) -> PerceptualLoss:
     style = load_style_image(config.style, config.style_size).to(device)
     return PerceptualLoss(loss_net, style, settings["content_layer"], settings["style_layers"],
                           settings["content_weight"], settings["style_weight"], settings["tv_weight"],
-                          settings["style_normalisation"], jitter=config.jitter).to(device)
+                          settings["style_normalisation"], jitter=config.jitter,
+                          statistics=settings.get("style_statistics", "gram")).to(device)
 
 
 def initial_network(config) -> TransformerNet:
@@ -231,6 +243,56 @@ def _stylize_fn(model: torch.nn.Module, device: torch.device, amp_dtype, channel
     return run
 
 
+def prepare_network(config, device: torch.device, kind: str, steps: int):
+    """(network, Adam optimizer, first step, logged history): fresh, from ``init_model``,
+    or restored from ``config.resume`` (a checkpoint of the same ``kind``)."""
+    model = initial_network(config).to(device)
+    if config.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    start, history = 0, []
+    if config.resume:
+        state = checkpoints.load_checkpoint(config.resume, kind)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        checkpoints.restore_rng(state)
+        start, history = int(state["step"]), list(state["history"])
+        if start > steps:
+            raise ConfigError(f"checkpoint is at step {start}, beyond the {steps} steps asked for", config.resume)
+    return model, optimizer, start, history
+
+
+class RunProgress:
+    """What the writing process does around the steps: sample grids (at the start and
+    every ``sample_every``), the loss log, checkpoints every ``checkpoint_every``, and the
+    loss curve at the end."""
+
+    def __init__(self, config, kind: str, model, optimizer, held_out, device, amp_dtype, start: int,
+                 history: list[dict], steps: int):
+        self.config, self.kind, self.model, self.optimizer, self.steps = config, kind, model, optimizer, steps
+        self.runlog = RunLog(config.run_folder(), history)
+        self.val = validation_images(config, held_out)
+        self.stylize = _stylize_fn(model, device, amp_dtype, config.channels_last)
+        self.config_dict = dataclasses.asdict(config)
+        if start == 0 and len(self.val):
+            self.runlog.sample(0, self.val, self.stylize)
+
+    def step(self, done: int, parts: dict) -> None:
+        self.runlog.add(done, parts)
+        last = done == self.steps
+        if len(self.val) and (done % self.config.sample_every == 0 or last):
+            self.runlog.sample(done, self.val, self.stylize)
+        if done % self.config.checkpoint_every == 0 or last:
+            self.runlog.write_csv()
+            checkpoints.save_checkpoint(self.config.run_folder() / "checkpoints" / f"step_{done:06d}.pt",
+                                        kind=self.kind, config=self.config_dict, model=self.model,
+                                        optimizer=self.optimizer, step=done, history=self.runlog.history)
+
+    def finish(self, keys, weights) -> None:
+        self.runlog.loss_curve(keys, weights)
+        self.runlog.close()
+
+
 def amp_dtype_for(config, device: torch.device):
     if not config.amp:
         return None
@@ -258,28 +320,12 @@ def train(config: TrainConfig, progress: Callable[[int, int, dict], None] | None
     steps = total_steps(config, len(data), world)
     criterion = build_perceptual_loss(config, device)
 
-    model = initial_network(config).to(device)
-    if config.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    start, history = 0, []
-    if config.resume:
-        state = checkpoints.load_checkpoint(config.resume, "train")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        checkpoints.restore_rng(state)
-        start, history = int(state["step"]), list(state["history"])
-        if start > steps:
-            raise ConfigError(f"checkpoint is at step {start}, beyond the {steps} steps asked for", config.resume)
+    model, optimizer, start, history = prepare_network(config, device, "train", steps)
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
     run_dir = config.run_folder()
-    runlog = RunLog(run_dir, history) if rank == 0 else None
-    val = validation_images(config, held_out) if rank == 0 else None
-    stylize = _stylize_fn(model, device, amp_dtype, config.channels_last)
-    if runlog is not None and start == 0 and len(val):
-        runlog.sample(0, val, stylize)
-    config_dict = dataclasses.asdict(config)
+    progress_log = RunProgress(config, "train", model, optimizer, held_out, device, amp_dtype, start, history,
+                               steps) if rank == 0 else None
 
     def load(step: int) -> torch.Tensor:
         return data.batch(step, config.batch_size, rank, world)
@@ -305,15 +351,8 @@ def train(config: TrainConfig, progress: Callable[[int, int, dict], None] | None
             dist.all_reduce(values)
             parts = dict(zip(parts, (values / world).tolist()))
         done = step + 1
-        if runlog is not None:
-            runlog.add(done, parts)
-            if len(val) and (done % config.sample_every == 0 or done == steps):
-                runlog.sample(done, val, stylize)
-            if done % config.checkpoint_every == 0 or done == steps:
-                runlog.write_csv()
-                checkpoints.save_checkpoint(run_dir / "checkpoints" / f"step_{done:06d}.pt", kind="train",
-                                            config=config_dict, model=model, optimizer=optimizer,
-                                            step=done, history=runlog.history)
+        if progress_log is not None:
+            progress_log.step(done, parts)
         if progress is not None:
             progress(done, steps, parts)
     wall_s = time.perf_counter() - t0
@@ -321,17 +360,16 @@ def train(config: TrainConfig, progress: Callable[[int, int, dict], None] | None
     model_path = Path(config.out)
     if rank == 0:
         settings = config.loss_settings()
-        runlog.loss_curve(["content", "style", "tv"], {"content": settings["content_weight"],
-                                                       "style": settings["style_weight"],
-                                                       "tv": settings["tv_weight"]})
-        runlog.close()
+        progress_log.finish(["content", "style", "tv"], {"content": settings["content_weight"],
+                                                         "style": settings["style_weight"],
+                                                         "tv": settings["tv_weight"]})
         card = training_card(config, settings, steps, world, wall_s, parts, device, len(data),
                              len(data.unreadable), held_out)
         checkpoints.save_model(model_path, model, card)
     if world > 1:
         dist.barrier()
     return TrainResult(model_path, run_dir, steps, wall_s, parts, len(data.unreadable),
-                       runlog.history if runlog else [])
+                       progress_log.runlog.history if progress_log else [])
 
 
 def training_card(config, settings, steps, world, wall_s, final, device, n_train, n_bad, held_out) -> dict:
@@ -345,7 +383,8 @@ def training_card(config, settings, steps, world, wall_s, final, device, n_train
                          "style_layers": settings["style_layers"],
                          "content_weight": settings["content_weight"], "style_weight": settings["style_weight"],
                          "tv_weight": settings["tv_weight"],
-                         "style_normalisation": settings["style_normalisation"], "jitter_px": config.jitter},
+                         "style_normalisation": settings["style_normalisation"],
+                         "style_statistics": settings.get("style_statistics", "gram"), "jitter_px": config.jitter},
         "training": {"data": str(config.data), "training_images": n_train, "unreadable_images": n_bad,
                      "held_out": [p.name for p in held_out], "steps": steps, "batch_size": config.batch_size,
                      "processes": world, "image_size": config.image_size, "lr": config.lr, "seed": config.seed,

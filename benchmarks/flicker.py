@@ -1,0 +1,182 @@
+"""Flicker of the shipped models: base vs ``-stable`` fine-tune vs base + ``--stabilize``.
+
+On every video and GIF in ../shared/data/media and on clips generated here with
+camera-like motion (pan, zoom, handheld shake) from photos no model was trained on
+(scikit-image's samples), each variant stylizes the clip (``--max-size`` PX, bf16 where
+the CPU has it) and its temporal warping error (``videostyle flicker``) is measured.
+Also: frames/s of each variant, and the content/style losses of base and stable
+models on held-out photos.
+
+    python benchmarks/flicker.py [MODEL ...] [--max-size 320]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.quality import _LossConfig, held_out_photos  # noqa: E402
+from benchmarks.results import header, write_section  # noqa: E402
+from videostyle.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.flicker import warping_error  # noqa: E402
+from videostyle.models import available_models, load_model  # noqa: E402
+from videostyle.pipeline import stylize_file  # noqa: E402
+from videostyle.stabilize import Stabilizer  # noqa: E402
+from videostyle.stylize import Stylizer  # noqa: E402
+from videostyle.training import build_perceptual_loss  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+from make_examples import view  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MEDIA = ROOT.parent / "shared" / "data" / "media"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def camera_clip(path: Path, photo: np.ndarray, kind: str, frames: int = 48, size=(320, 240), fps: int = 24) -> None:
+    """A clip of a virtual camera over ``photo``: 'pan', 'zoom' or 'shake' (handheld:
+    smooth random drift plus small rotation)."""
+    src = Image.fromarray(photo)
+    rng = np.random.default_rng(len(kind))
+    drift = np.cumsum(rng.normal(0, 1.2, size=(frames, 3)), axis=0)
+    kernel = np.ones(5) / 5
+    drift = np.stack([np.convolve(drift[:, i], kernel, mode="same") for i in range(3)], axis=1)
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.options = {"crf": "16"}
+        for i in range(frames):
+            t = i / (frames - 1)
+            zoom, cx, cy, angle = 1.3, 0.5, 0.5, 0.0
+            if kind == "pan":
+                cx = 0.35 + 0.3 * t
+            elif kind == "zoom":
+                zoom = 1.1 + 0.6 * t
+            else:
+                cx, cy, angle = 0.5 + drift[i, 0] / 300, 0.5 + drift[i, 1] / 300, drift[i, 2] * 0.3
+            rgb = view(src, size, zoom, cx, cy, angle)
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+
+
+def generated_clips(folder: Path) -> list[Path]:
+    from skimage import data
+    clips = []
+    for photo, kind in (("astronaut", "pan"), ("coffee", "zoom"), ("rocket", "shake"), ("chelsea", "shake")):
+        path = folder / f"{photo}_{kind}.mp4"
+        camera_clip(path, getattr(data, photo)(), kind)
+        clips.append(path)
+    return clips
+
+
+def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize: float | None) -> tuple[float, float, float]:
+    """(warping error, floor, frames/s) of one stylization; the original is measured at
+    the same (downscaled) size by stylizing it with an identity pass."""
+    start = time.perf_counter()
+    result = stylize_file(clip, out, stylizer, max_size=max_size,
+                          frame_filter=Stabilizer(stabilize) if stabilize else None)
+    fps = result.frames / (time.perf_counter() - start)
+    reference = out.with_name(out.stem + "_reference" + out.suffix)
+    if not reference.exists():
+        stylize_file(clip, reference, _Identity(), max_size=max_size)
+    measured = warping_error(reference, out)
+    return measured.warping_error, measured.floor, fps
+
+
+class _Identity:
+    batch_size = 8
+
+    def __call__(self, frames):
+        return [f.copy() for f in frames]
+
+
+def losses_on_photos(name: str, photos: int = 8) -> dict[str, float]:
+    card = available_models()[name].card
+    style = SHARED / "styles" / card["style"]["image"]
+    criterion = build_perceptual_loss(_LossConfig(card, style), torch.device("cpu"))
+    net = load_model(name)
+    parts = []
+    for _, content in held_out_photos(card, photos, 256):
+        with torch.no_grad():
+            _, p = criterion((net(content * 255) / 255).clamp(0, 1), content)
+        parts.append({k: float(v) for k, v in p.items()})
+    return {k: float(np.mean([p[k] for p in parts])) for k in ("content", "style")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*", help="base models (default: every shipped model with a -stable twin)")
+    parser.add_argument("--max-size", type=int, default=320)
+    parser.add_argument("--stabilize", type=float, default=0.5)
+    args = parser.parse_args()
+    models = available_models()
+    names = args.models or [n for n in models if f"{n}-stable" in models]
+    half = cpu_supports_bf16()
+    sections, summary = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        clips = sorted(p for p in MEDIA.iterdir()) + generated_clips(tmp)
+        for name in names:
+            variants = {"base": (name, None), "stable": (f"{name}-stable", None), "base + stabilize": (name, args.stabilize)}
+            stylizers = {m: Stylizer(load_model(m), "cpu", half=half) for m in {name, f"{name}-stable"}}
+            rows = ["| clip | frames | floor | base | stable | stable / base | base + stabilize | stabilize / base |",
+                    "|---|---|---|---|---|---|---|---|"]
+            errors = {v: [] for v in variants}
+            speed = {v: [] for v in variants}
+            for clip in clips:
+                with av.open(str(clip)) as c:
+                    n = sum(1 for _ in c.decode(video=0))
+                if n < 2:
+                    continue
+                values = {}
+                for variant, (model, stabilize) in variants.items():
+                    out = tmp / f"{name}_{variant.replace(' ', '').replace('+', '_')}_{clip.stem}{'.gif' if clip.suffix == '.gif' else '.mkv'}"
+                    error, floor, fps = measure(clip, out, stylizers[model], args.max_size, stabilize)
+                    values[variant] = (error, floor)
+                    errors[variant].append(error)
+                    speed[variant].append(fps)
+                base, stable, stab = (values[v][0] for v in variants)
+                rows.append(f"| {clip.name} | {n} | {values['base'][1]:.5f} | {base:.5f} | {stable:.5f} | "
+                            f"{stable / base:.2f} | {stab:.5f} | {stab / base:.2f} |")
+                print(name, rows[-1], flush=True)
+            mean = {v: float(np.mean(e)) for v, e in errors.items()}
+            ratios = [s / b for s, b in zip(errors["stable"], errors["base"])]
+            base_losses, stable_losses = losses_on_photos(name), losses_on_photos(f"{name}-stable")
+            summary[name] = {"mean": mean, "worst_stable_ratio": max(ratios), "fps": {v: float(np.mean(s)) for v, s in speed.items()},
+                             "base_losses": base_losses, "stable_losses": stable_losses}
+            rows.append(f"| **mean** | | | {mean['base']:.5f} | {mean['stable']:.5f} | "
+                        f"{mean['stable'] / mean['base']:.2f} | {mean['base + stabilize']:.5f} | "
+                        f"{mean['base + stabilize'] / mean['base']:.2f} |")
+            loss_change = {k: 100 * (stable_losses[k] / base_losses[k] - 1) for k in ("content", "style")}
+            sections += [f"### {name}\n", *rows, "",
+                         f"Worst per-clip stable/base ratio: {max(ratios):.2f}. Frames/s (mean over clips, "
+                         f"decode + network + encode, {'bf16' if half else 'fp32'}, --max-size {args.max_size}): "
+                         + ", ".join(f"{v} {s:.2f}" for v, s in summary[name]["fps"].items()) + ".\n",
+                         f"Held-out photos (8 BSDS500 + 4 scikit-image, 256 px): content loss base "
+                         f"{base_losses['content']:.4f} → stable {stable_losses['content']:.4f} ({loss_change['content']:+.1f}%), "
+                         f"style loss {base_losses['style']:.4f} → {stable_losses['style']:.4f} ({loss_change['style']:+.1f}%).\n"]
+    write_section("flicker", "\n".join([header("Flicker (`benchmarks/flicker.py`)"),
+                                        "Temporal warping error (Lai et al. 2018; RGB in [0, 1]) of each output "
+                                        "against the flow of the original at the same size; floor = the original's "
+                                        "own error. Generated clips: a virtual camera panning, zooming or shaking "
+                                        "over scikit-image sample photos (not training data).\n", *sections]))
+    (ROOT / "benchmarks" / "flicker.json").write_text(json.dumps(summary, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

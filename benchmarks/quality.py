@@ -1,0 +1,127 @@
+"""Quality sheets and held-out losses for shipped models.
+
+For each model: a sheet (content | style | fast network | per-image optimisation with
+the same loss network, Gatys-style) over held-out photos — the BSDS500 photos the
+model card lists as held out of training plus scikit-image's sample photos, none of
+which were trained on — written to ``examples/sheets/<model>.jpg``, and the mean
+content and style losses (the model's own loss settings, no jitter) of both columns,
+written to RESULTS.md.
+
+    python benchmarks/quality.py [MODEL ...] [--photos 8] [--steps 300] [--size 256]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.results import header, write_section  # noqa: E402
+from videostyle.data import to_tensor  # noqa: E402
+from videostyle.decode import scaled_size  # noqa: E402
+from videostyle.models import available_models, load_model  # noqa: E402
+from videostyle.optimize import optimize_image  # noqa: E402
+from videostyle.plotting import image_grid  # noqa: E402
+from videostyle.training import build_perceptual_loss  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
+SKIMAGE_PHOTOS = ("astronaut", "coffee", "rocket", "chelsea")
+
+
+class _LossConfig:
+    """What build_perceptual_loss needs, from a model card."""
+
+    def __init__(self, card: dict, style: Path, jitter: int = 0):
+        net = card["loss_network"]
+        self.loss_net, self.antialias, self.style = net["name"], net.get("antialias", True), str(style)
+        self.style_size = card["style"].get("style_size") or 512
+        self.vgg_weights, self.pretrained_loss_net, self.channels_last, self.jitter = None, True, False, jitter
+        self._settings = {k: net[k] for k in ("content_layer", "style_layers", "content_weight", "style_weight",
+                                              "tv_weight", "style_normalisation", "style_statistics") if k in net}
+
+    def loss_settings(self) -> dict:
+        return dict(self._settings)
+
+
+def held_out_photos(card: dict, count: int, size: int) -> list[tuple[str, torch.Tensor]]:
+    photos = []
+    for name in card.get("training", {}).get("held_out", [])[:count]:
+        image = Image.open(SHARED / "content" / "bsds500" / name).convert("RGB")
+        photos.append((name, image))
+    from skimage import data
+    for name in SKIMAGE_PHOTOS:
+        photos.append((f"skimage {name}", Image.fromarray(getattr(data, name)()).convert("RGB")))
+    out = []
+    for name, image in photos:
+        w, h = scaled_size(image.width, image.height, size)
+        out.append((name, to_tensor(image.resize((w, h), Image.Resampling.LANCZOS))[None]))
+    return out
+
+
+def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
+    info = available_models()[name]
+    card = info.card
+    style = SHARED / "styles" / card["style"]["image"]
+    criterion = build_perceptual_loss(_LossConfig(card, style), torch.device("cpu"))
+    optimise_criterion = build_perceptual_loss(_LossConfig(card, style, jitter=3), torch.device("cpu"))
+    net = load_model(name)
+    rows, fast_parts, slow_parts = [], [], []
+    style_image = Image.open(style).convert("RGB")
+    for label, content in held_out_photos(card, photos, size):
+        with torch.no_grad():
+            fast = (net(content * 255) / 255).clamp(0, 1)
+            _, parts = criterion(fast, content)
+        slow, slow_loss = optimize_image(content, optimise_criterion, steps=steps, lr=0.02,
+                                         amp_dtype=torch.bfloat16)
+        fast_parts.append({k: float(v) for k, v in parts.items()})
+        with torch.no_grad():
+            _, parts = criterion(slow, content)
+        slow_parts.append({k: float(v) for k, v in parts.items()})
+        rows.append([content[0], style_image, fast[0], slow[0]])
+        print(name, label, {k: round(fast_parts[-1][k], 4) for k in ("content", "style")},
+              {k: round(slow_parts[-1][k], 4) for k in ("content", "style")}, flush=True)
+    sheets = ROOT / "examples" / "sheets"
+    sheets.mkdir(parents=True, exist_ok=True)
+    grid = image_grid(rows, [label for label, _ in held_out_photos(card, photos, 16)],
+                      ["content (held out)", f"style: {card['style']['image']}", f"videostyle {name}",
+                       "per-image optimisation"], cell=256)
+    grid.save(sheets / f"{name}.jpg", quality=88)
+    mean = lambda parts, key: float(np.mean([p[key] for p in parts]))  # noqa: E731
+    return {"model": name, "photos": len(rows), "fast_content": mean(fast_parts, "content"),
+            "fast_style": mean(fast_parts, "style"), "slow_content": mean(slow_parts, "content"),
+            "slow_style": mean(slow_parts, "style")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("models", nargs="*")
+    parser.add_argument("--photos", type=int, default=8, help="held-out BSDS500 photos (plus 4 scikit-image photos)")
+    parser.add_argument("--steps", type=int, default=300, help="optimisation steps per photo")
+    parser.add_argument("--size", type=int, default=256, help="long side of the photos")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    names = args.models or [n for n in available_models() if not n.endswith("-stable")]
+    results = [evaluate(n, args.photos, args.steps, args.size) for n in names]
+    rows = ["| model | photos | fast content | fast style | optimisation content | optimisation style |",
+            "|---|---|---|---|---|---|"]
+    rows += [f"| {r['model']} | {r['photos']} | {r['fast_content']:.4f} | {r['fast_style']:.4f} | "
+             f"{r['slow_content']:.4f} | {r['slow_style']:.4f} |" for r in results]
+    write_section("quality", "\n".join([
+        header("Held-out quality (`benchmarks/quality.py`)"),
+        "Mean losses over held-out photos at 256 px long side, each model's own loss settings (relative "
+        "normalisation: content is the feature MSE over the content features' mean square, style the "
+        "weighted sum of per-layer Gram errors over each target Gram's squared norm), no jitter. "
+        f"Per-image optimisation: {args.steps} Adam steps from the content image. Sheets: `examples/sheets/`.\n",
+        *rows]))
+    (ROOT / "examples" / "sheets" / "losses.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
