@@ -217,3 +217,24 @@ def test_finetune_with_real_video_pairs(tmp_path, tiny_base, clips):
     card = json.loads(result.model_path.with_suffix(".json").read_text())
     assert card["temporal"]["videos"] == str(videos)
     assert all(np.isfinite(r["temporal"]) for r in result.history)
+
+
+def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
+    root, photos, style, model = tiny_base
+    out = tmp_path / "stable.pth"
+    result = subprocess.run([sys.executable, "-m", "videostyle", "finetune", "--model", str(model), "--data", str(photos),
+                             "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
+                             "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
+                             "--temporal-weight", "500", "--noise-std", "0.05", "--device", "cpu", "-q"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["temporal"]["temporal_weight"] == 500 and card["temporal"]["noise_std"] == 0.05
+    styled = tmp_path / "styled.mkv"
+    result = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
+                             "-o", str(styled), "--stabilize", "0.7", "-q"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert warping_error(clips / "original.mkv", styled).frames == 8
+    bad = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
+                          "--stabilize", "1.5"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "--stabilize" in bad.stderr

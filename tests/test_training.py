@@ -160,3 +160,24 @@ def test_train_cli_and_torchrun_with_two_gloo_processes(tmp_path, photos, style_
     assert card["training"]["processes"] == 2
     assert len((tmp_path / "ddp_run" / "losses.csv").read_text().splitlines()) == 4  # one writer
     load_model(out)
+
+
+def test_optimize_cli_writes_an_image_and_reports_losses(tmp_path, photos, style_image):
+    out = tmp_path / "optimised.png"
+    result = subprocess.run([sys.executable, "-m", "videostyle", "optimize", str(photos / "photo0.jpg"), "--style",
+                             str(style_image), "-o", str(out), "--loss-net", "efficientnet-lite0", "--steps", "3",
+                             "--max-size", "40", "--style-size", "64", "--device", "cpu"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert Image.open(out).size == (40, 33)
+    assert "content" in result.stdout and "style" in result.stdout
+
+
+def test_train_cli_rejects_bad_values(tmp_path, photos, style_image):
+    base = [sys.executable, "-m", "videostyle", "train", "--style", str(style_image), "--data", str(photos),
+            "--out", str(tmp_path / "x.pth")]
+    assert subprocess.run(base + ["--iterations", "0"], capture_output=True).returncode == 2
+    assert subprocess.run(base + ["--style-layer-weights", "relu1_2=abc"], capture_output=True).returncode == 2
+    unknown = subprocess.run(base + ["--loss-net", "efficientnet-lite0", "--style-layer-weights", "nope=1",
+                                     "--iterations", "1"], capture_output=True, text=True, timeout=120)
+    assert unknown.returncode == 1 and "has no layer nope" in unknown.stderr

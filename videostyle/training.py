@@ -40,8 +40,11 @@ from .transformer_net import TransformerNet
 log = logging.getLogger(__name__)
 
 # Loss settings per loss network. VGG16's are pytorch/examples' (their Gram / MSE
-# convention); EfficientNet-Lite0's were chosen on this project's sample grids (see the
-# model cards under models/ and FACTS in the README).
+# convention). EfficientNet-Lite0's were chosen on this project's sample grids and
+# per-image optimisations (README, "The offline loss network"): post-ReLU6 expanded
+# activations down to block 8 (1/16 scale) for the tile- and stroke-sized structure,
+# the scaled RGB input for colour, covariance statistics (no black blobs, colour spread
+# counts), content on block 3's pre-activation expansion.
 LOSS_DEFAULTS: dict[str, dict] = {
     "vgg16": {
         "content_layer": "relu2_2",
@@ -51,9 +54,10 @@ LOSS_DEFAULTS: dict[str, dict] = {
     },
     "efficientnet-lite0": {
         "content_layer": "b3_expand_pre",
-        "style_layers": {"rgb": 1.0, "stem": 1.0, "b1_expand_pre": 1.0, "b3_expand_pre": 1.0},
-        "content_weight": 1.0, "style_weight": 5.0, "tv_weight": 0.02,
-        "style_normalisation": "relative", "style_statistics": "gram",
+        "style_layers": {"rgb": 1.0, "stem": 1.0, "b1_expand": 1.0, "b3_expand": 1.0, "b5_expand": 1.0,
+                         "b8_expand": 1.0},
+        "content_weight": 10.0, "style_weight": 5.0, "tv_weight": 0.02,
+        "style_normalisation": "relative", "style_statistics": "covariance",
     },
 }
 
