@@ -13,6 +13,7 @@ models on held-out photos.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 import tempfile
@@ -91,7 +92,7 @@ def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize:
     result = stylize_file(clip, out, stylizer, max_size=max_size,
                           frame_filter=Stabilizer(stabilize) if stabilize else None)
     fps = result.frames / (time.perf_counter() - start)
-    reference = out.with_name(out.stem + "_reference" + out.suffix)
+    reference = out.with_name(f"reference_{clip.stem}_{max_size}{out.suffix}")  # shared by every model and variant
     if not reference.exists():
         stylize_file(clip, reference, _Identity(), max_size=max_size)
     measured = warping_error(reference, out)
@@ -127,7 +128,8 @@ def main() -> None:
     models = available_models()
     names = args.models or [n for n in models if f"{n}-stable" in models]
     half = cpu_supports_bf16()
-    sections, summary = [], {}
+    summary = {}
+    command = "python " + " ".join(["benchmarks/flicker.py"] + sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clips = sorted(p for p in MEDIA.iterdir()) + generated_clips(tmp)
@@ -157,25 +159,28 @@ def main() -> None:
             mean = {v: float(np.mean(e)) for v, e in errors.items()}
             ratios = [s / b for s, b in zip(errors["stable"], errors["base"])]
             base_losses, stable_losses = losses_on_photos(name), losses_on_photos(f"{name}-stable")
-            summary[name] = {"mean": mean, "worst_stable_ratio": max(ratios), "fps": {v: float(np.mean(s)) for v, s in speed.items()},
+            summary[name] = {"clips": len(ratios), "mean": mean, "worst_stable_ratio": max(ratios), "fps": {v: float(np.mean(s)) for v, s in speed.items()},
                              "base_losses": base_losses, "stable_losses": stable_losses}
             rows.append(f"| **mean** | | | {mean['base']:.5f} | {mean['stable']:.5f} | "
                         f"{mean['stable'] / mean['base']:.2f} | {mean['base + stabilize']:.5f} | "
                         f"{mean['base + stabilize'] / mean['base']:.2f} |")
             loss_change = {k: 100 * (stable_losses[k] / base_losses[k] - 1) for k in ("content", "style")}
-            sections += [f"### {name}\n", *rows, "",
+            summary[name]["markdown"] = [f"### {name}\n", f"Command: `{command}` ({datetime.date.today()}).\n", *rows, "",
                          f"Worst per-clip stable/base ratio: {max(ratios):.2f}. Frames/s (mean over clips, "
                          f"decode + network + encode, {'bf16' if half else 'fp32'}, --max-size {args.max_size}): "
                          + ", ".join(f"{v} {s:.2f}" for v, s in summary[name]["fps"].items()) + ".\n",
                          f"Held-out photos (8 BSDS500 + 4 scikit-image, 256 px): content loss base "
                          f"{base_losses['content']:.4f} → stable {stable_losses['content']:.4f} ({loss_change['content']:+.1f}%), "
                          f"style loss {base_losses['style']:.4f} → {stable_losses['style']:.4f} ({loss_change['style']:+.1f}%).\n"]
+    store = ROOT / "benchmarks" / "flicker.json"
+    summary = {**(json.loads(store.read_text()) if store.exists() else {}), **summary}  # models of earlier runs stay
+    sections = [line for name in sorted(summary) for line in summary[name]["markdown"]]
     write_section("flicker", "\n".join([header("Flicker (`benchmarks/flicker.py`)"),
                                         "Temporal warping error (Lai et al. 2018; RGB in [0, 1]) of each output "
                                         "against the flow of the original at the same size; floor = the original's "
                                         "own error. Generated clips: a virtual camera panning, zooming or shaking "
                                         "over scikit-image sample photos (not training data).\n", *sections]))
-    (ROOT / "benchmarks" / "flicker.json").write_text(json.dumps(summary, indent=2) + "\n")
+    store.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ written to RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import sys
 from pathlib import Path
@@ -108,19 +109,28 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     names = args.models or [n for n in available_models() if not n.endswith("-stable")]
-    results = [evaluate(n, args.photos, args.steps, args.size) for n in names]
-    rows = ["| model | photos | fast content | fast style | optimisation content | optimisation style |",
-            "|---|---|---|---|---|---|"]
+    store = ROOT / "examples" / "sheets" / "losses.json"
+    earlier = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
+    for name in names:  # models measured in earlier runs keep their rows
+        earlier[name] = {**evaluate(name, args.photos, args.steps, args.size), "steps": args.steps,
+                         "command": "python " + " ".join(["benchmarks/quality.py"] + sys.argv[1:]),
+                         "date": datetime.date.today().isoformat()}
+    results = [earlier[n] for n in sorted(earlier)]
+    rows = ["| model | photos | fast content | fast style | optimisation steps | optimisation content | "
+            "optimisation style |", "|---|---|---|---|---|---|---|"]
     rows += [f"| {r['model']} | {r['photos']} | {r['fast_content']:.4f} | {r['fast_style']:.4f} | "
-             f"{r['slow_content']:.4f} | {r['slow_style']:.4f} |" for r in results]
+             f"{r.get('steps', '')} | {r['slow_content']:.4f} | {r['slow_style']:.4f} |" for r in results]
     write_section("quality", "\n".join([
         header("Held-out quality (`benchmarks/quality.py`)"),
         "Mean losses over held-out photos at 256 px long side, each model's own loss settings (relative "
         "normalisation: content is the feature MSE over the content features' mean square, style the "
-        "weighted sum of per-layer Gram errors over each target Gram's squared norm), no jitter. "
-        f"Per-image optimisation: {args.steps} Adam steps from the content image. Sheets: `examples/sheets/`.\n",
-        *rows]))
-    (ROOT / "examples" / "sheets" / "losses.json").write_text(json.dumps(results, indent=2) + "\n")
+        "weighted sum of per-layer errors of the style statistics — covariance and channel means for the shipped "
+        "models — over each target's squared norm), no jitter. "
+        "Per-image optimisation: Adam (lr 0.02, jitter 3 px, bf16) from the content image for the number of "
+        "steps in the table. Sheets: `examples/sheets/`.\n",
+        *rows, "", "Each row's run: " + "; ".join(f"{r['model']}: `{r.get('command', '?')}` ({r.get('date', '?')})"
+                                                  for r in results) + "."]))
+    store.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,13 @@ def test_flicker_cli_json_and_plot(clips, tmp_path):
     assert {"warping_error", "floor", "ratio", "per_frame"} <= set(data)
     assert len(data["per_frame"]) == 7 and data["ratio"] > 10
     assert Image.open(plot).size == (1000, 500)
+    both = subprocess.run([sys.executable, "-m", "videostyle", "flicker", str(clips / "original.mkv"),
+                           str(clips / "flicker.mkv"), str(clips / "stable.mkv"), "--json", "--plot", str(plot)],
+                          capture_output=True, text=True, timeout=120)
+    assert both.returncode == 0, both.stderr
+    lines = [json.loads(line) for line in both.stdout.splitlines()]
+    assert [Path(d["stylized"]).name for d in lines] == ["flicker.mkv", "stable.mkv"]
+    assert lines[0]["ratio"] > 10 * lines[1]["ratio"] and lines[0]["floor"] == lines[1]["floor"]
     bad = subprocess.run([sys.executable, "-m", "videostyle", "flicker", str(clips / "original.mkv"),
                           str(clips / "short.mkv")], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and bad.stderr.startswith("error: ")

@@ -53,7 +53,7 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     """Loop options shared by train and finetune."""
     g = p.add_argument_group("training loop")
     length = g.add_mutually_exclusive_group()
-    length.add_argument("--iterations", type=_positive_int, help="optimizer steps (default: 4000 train, 600 finetune)")
+    length.add_argument("--iterations", type=_positive_int, help="optimizer steps (default: 4000 train, 300 finetune)")
     length.add_argument("--epochs", type=float, help="passes over the training images instead of --iterations")
     g.add_argument("--batch-size", type=_positive_int, default=4, help="images per step per process (default: 4)")
     g.add_argument("--image-size", type=_positive_int, default=256, help="training crop size in pixels (default: 256)")
@@ -191,9 +191,10 @@ def _add_flicker(sub, add_common) -> None:
                        "boundaries), RGB in [0, 1]; also the same number for ORIGINAL itself (the floor) and "
                        "their ratio. Frames are paired by presentation time.")
     p.add_argument("original")
-    p.add_argument("stylized")
-    p.add_argument("--json", action="store_true", help="print one JSON object, with per-frame values")
-    p.add_argument("--plot", metavar="PNG", help="write the per-frame error over time as a PNG")
+    p.add_argument("stylized", nargs="+", help="one or more stylized versions of ORIGINAL (e.g. base and stable)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per stylized file (one line each), with per-frame values")
+    p.add_argument("--plot", metavar="PNG", help="write the per-frame error over time of every file as one PNG")
     add_common(p)
 
 
@@ -202,14 +203,16 @@ def _cmd_flicker(args, parser) -> int:
 
     from .flicker import plot, warping_error
 
-    result = warping_error(args.original, args.stylized)
+    results = [warping_error(args.original, stylized) for stylized in args.stylized]
     if args.plot:
-        plot(result, args.plot)
-    if args.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        print(f"warping error {result.warping_error:.6f}  floor {result.floor:.6f}  ratio {result.ratio:.2f}  "
-              f"({result.frames} frames)")
+        plot(results, args.plot)
+    for result in results:
+        if args.json:
+            print(json.dumps(result.to_dict()))
+        else:
+            name = f"{result.stylized}: " if len(results) > 1 else ""
+            print(f"{name}warping error {result.warping_error:.6f}  floor {result.floor:.6f}  "
+                  f"ratio {result.ratio:.2f}  ({result.frames} frames)")
     return 0
 
 
@@ -226,12 +229,12 @@ def _add_finetune(sub, add_common) -> None:
     p.add_argument("--videos", help="folder of video clips for real frame pairs")
     p.add_argument("--style", help="style image (default: the one named in the model card)")
     g = p.add_argument_group("temporal terms")
-    g.add_argument("--temporal-weight", type=_non_negative_float, default=20.0,
-                   help="masked output difference to the warped previous output (default: 20)")
-    g.add_argument("--feature-weight", type=_non_negative_float, default=1.0,
-                   help="the same on the encoder features, relative to their scale (default: 1)")
-    g.add_argument("--noise-weight", type=_non_negative_float, default=10.0,
-                   help="output change under input noise (default: 10)")
+    g.add_argument("--temporal-weight", type=_non_negative_float, default=600.0,
+                   help="masked output difference to the warped previous output (default: 600)")
+    g.add_argument("--feature-weight", type=_non_negative_float, default=6.0,
+                   help="the same on the encoder features, relative to their scale (default: 6)")
+    g.add_argument("--noise-weight", type=_non_negative_float, default=600.0,
+                   help="output change under input noise (default: 600)")
     g.add_argument("--noise-std", type=_non_negative_float, default=0.03, help="input noise, RGB in [0, 1] (default: 0.03)")
     add_loss_options(p)
     add_training_options(p)
@@ -244,7 +247,7 @@ def _cmd_finetune(args, parser) -> int:
 
     kwargs = training_kwargs(args)
     if args.iterations is None and args.epochs is None:
-        kwargs["iterations"] = 600
+        kwargs["iterations"] = 300
     config = FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,

@@ -105,18 +105,20 @@ def warping_error(original: str | os.PathLike, stylized: str | os.PathLike,
                          error / floor if floor > 0 else float("inf"), per_frame)
 
 
-def plot(result: FlickerResult, path: str | os.PathLike) -> None:
-    """PNG of the per-frame warping error over time, stylized and original."""
+def plot(results: FlickerResult | list[FlickerResult], path: str | os.PathLike) -> None:
+    """PNG of the per-frame warping error over time: each stylized video, and the
+    original's own error (the floor)."""
     from .plotting import line_plot
     from .outputs import atomic_output
 
-    times = [f["time_s"] for f in result.per_frame]
-    image = line_plot({f"{Path(result.stylized).name} (mean {result.warping_error:.4g})":
-                       (times, [f["warping_error"] for f in result.per_frame]),
-                       f"{Path(result.original).name}, floor (mean {result.floor:.4g})":
-                       (times, [f["floor"] for f in result.per_frame])},
-                      f"temporal warping error per frame (ratio {result.ratio:.2f})", "time (s)",
-                      "warping error", size=(1000, 500))
+    results = [results] if isinstance(results, FlickerResult) else list(results)
+    first = results[0]
+    times = [f["time_s"] for f in first.per_frame]
+    series = {f"{Path(r.stylized).name} (mean {r.warping_error:.4g}, ratio {r.ratio:.2f})":
+              ([f["time_s"] for f in r.per_frame], [f["warping_error"] for f in r.per_frame]) for r in results}
+    series[f"{Path(first.original).name}, floor (mean {first.floor:.4g})"] = \
+        (times, [f["floor"] for f in first.per_frame])
+    image = line_plot(series, "temporal warping error per frame", "time (s)", "warping error", size=(1000, 500))
     out = Path(path)
     with atomic_output(out) as tmp:
         image.save(tmp, format="PNG")

@@ -1,0 +1,74 @@
+"""Make the README's result images with ``videostyle`` itself (run after the models
+ship; the outputs are committed under ``examples/results/``):
+
+- ``cat_<model>.gif`` for every shipped base model: ``videostyle run examples/cat.gif``;
+- ``coffee_<model>.mp4`` and ``coffee_<model>-stable.mp4``: ``videostyle run`` on the clip
+  with sound, base and stable;
+- ``coffee_base_vs_stable_<model>.gif``: those two put side by side, frame by frame (the
+  frames and their timing are the tool's outputs; only the side-by-side is drawn here);
+- ``coffee_flicker_<model>.png``: ``videostyle flicker`` of both against the original.
+
+    python examples/make_results.py [MODEL ...]
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def videostyle(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "videostyle", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(result.stderr)
+    return result.stdout
+
+
+def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str]) -> None:
+    """A GIF of ``left`` and ``right`` next to each other, frame by frame, with each
+    frame's duration from the video's pts."""
+    from PIL import ImageDraw
+
+    frames, durations_ms = [], []
+    with av.open(str(left)) as a, av.open(str(right)) as b:
+        pairs = list(zip(a.decode(video=0), b.decode(video=0)))
+        for i, (fa, fb) in enumerate(pairs):
+            ia, ib = fa.to_ndarray(format="rgb24"), fb.to_ndarray(format="rgb24")
+            gap = np.full((ia.shape[0], 6, 3), 255, np.uint8)
+            image = Image.fromarray(np.concatenate([ia, gap, ib], axis=1))
+            draw = ImageDraw.Draw(image)
+            for x, text in ((4, labels[0]), (ia.shape[1] + 10, labels[1])):
+                draw.rectangle([x, 4, x + 7 * len(text) + 6, 18], fill="black")
+                draw.text((x + 3, 5), text, fill="white")
+            frames.append(image)
+            nxt = pairs[i + 1][0].pts if i + 1 < len(pairs) else fa.pts + (fa.pts - pairs[i - 1][0].pts)
+            durations_ms.append(round(float((nxt - fa.pts) * fa.time_base) * 1000))
+    frames[0].save(out, save_all=True, append_images=frames[1:], duration=durations_ms, loop=0, optimize=True)
+
+
+def main() -> None:
+    RESULTS.mkdir(exist_ok=True)
+    names = sys.argv[1:] or ["mosaic", "starry_night", "great_wave", "the_scream"]
+    for name in names:
+        videostyle("run", str(HERE / "cat.gif"), "--model", name, "-o", str(RESULTS / f"cat_{name}.gif"),
+                   "--overwrite", "--quiet")
+        clips = []
+        for model in (name, f"{name}-stable"):
+            out = RESULTS / f"coffee_{model}.mp4"
+            videostyle("run", str(HERE / "coffee.mp4"), "--model", model, "-o", str(out), "--overwrite", "--quiet")
+            clips.append(out)
+        side_by_side(clips[0], clips[1], RESULTS / f"coffee_base_vs_stable_{name}.gif", (name, f"{name}-stable"))
+        print(videostyle("flicker", str(HERE / "coffee.mp4"), *map(str, clips),
+                         "--plot", str(RESULTS / f"coffee_flicker_{name}.png")), end="")
+
+
+if __name__ == "__main__":
+    main()
