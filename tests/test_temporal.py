@@ -198,12 +198,13 @@ def tiny_finetune(tmp_path, tiny_base, **changes) -> FinetuneConfig:
 
 def test_finetune_reduces_the_temporal_loss(tmp_path, tiny_base):
     root, photos, _, base = tiny_base
-    result = finetune(tiny_finetune(tmp_path, tiny_base, iterations=30, lr=3e-3, temporal_weight=200,
-                                    sample_every=100, checkpoint_every=100))
+    # a temporal term strong enough against the perceptual loss (covariance statistics fight it)
+    result = finetune(tiny_finetune(tmp_path, tiny_base, iterations=30, lr=3e-3, temporal_weight=2000,
+                                    feature_weight=1, noise_weight=10, sample_every=100, checkpoint_every=100))
     before, after = temporal_loss_of(base, photos), temporal_loss_of(result.model_path, photos)
     assert after < 0.5 * before, (before, after)
     card = json.loads(result.model_path.with_suffix(".json").read_text())
-    assert card["temporal"]["temporal_weight"] == 200 and card["temporal"]["steps"] == 30
+    assert card["temporal"]["temporal_weight"] == 2000 and card["temporal"]["steps"] == 30
 
 
 def test_finetune_resume_is_exact(tmp_path, tiny_base):

@@ -75,6 +75,8 @@ def line_plot(series: Mapping[str, tuple[Sequence[float], Sequence[float]]], tit
                if math.isfinite(float(y)) and (not log_y or float(y) > 0)]
         if pts:
             clean[name] = [(x, math.log10(y) if log_y else y) for x, y in pts]
+    # the legend sits right of the panel: make room for its longest entry
+    right = max(right, 45 + max((int(draw.textlength(name, font=font)) for name in series), default=0))
     draw.text((left, 12), title, fill="black", font=_font(16))
     if not clean:
         draw.text((left, height // 2), "no data", fill="black", font=font)
