@@ -179,7 +179,8 @@ def main() -> None:
                                         "Temporal warping error (Lai et al. 2018; RGB in [0, 1]) of each output "
                                         "against the flow of the original at the same size; floor = the original's "
                                         "own error. Generated clips: a virtual camera panning, zooming or shaking "
-                                        "over scikit-image sample photos (not training data).\n", *sections]))
+                                        "over scikit-image sample photos (not training data). Frames/s are wall-clock and "
+                                        "depend on what else ran on the machine at the time.\n", *sections]))
     store.write_text(json.dumps(summary, indent=2) + "\n")
 
 
