@@ -18,7 +18,6 @@ import json
 import sys
 import tempfile
 import time
-from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -38,7 +37,7 @@ from videostyle.stylize import Stylizer  # noqa: E402
 from videostyle.training import build_perceptual_loss  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-from make_examples import view  # noqa: E402
+from make_examples import encode_video, view  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MEDIA = ROOT.parent / "shared" / "data" / "media"
@@ -53,10 +52,8 @@ def camera_clip(path: Path, photo: np.ndarray, kind: str, frames: int = 48, size
     drift = np.cumsum(rng.normal(0, 1.2, size=(frames, 3)), axis=0)
     kernel = np.ones(5) / 5
     drift = np.stack([np.convolve(drift[:, i], kernel, mode="same") for i in range(3)], axis=1)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
-        stream.codec_context.options = {"crf": "16"}
+
+    def views():
         for i in range(frames):
             t = i / (frames - 1)
             zoom, cx, cy, angle = 1.3, 0.5, 0.5, 0.0
@@ -66,13 +63,18 @@ def camera_clip(path: Path, photo: np.ndarray, kind: str, frames: int = 48, size
                 zoom = 1.1 + 0.6 * t
             else:
                 cx, cy, angle = 0.5 + drift[i, 0] / 300, 0.5 + drift[i, 1] / 300, drift[i, 2] * 0.3
-            rgb = view(src, size, zoom, cx, cy, angle)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode():
-            out.mux(packet)
+            yield view(src, size, zoom, cx, cy, angle)
+
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = size[0], size[1], "yuv420p"
+        stream.codec_context.options = {"crf": "16"}
+        encode_video(out, stream, views(), fps)
+
+
+def frame_count(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
 
 
 def generated_clips(folder: Path) -> list[Path]:
@@ -133,6 +135,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clips = sorted(p for p in MEDIA.iterdir()) + generated_clips(tmp)
+        frames = {clip: frame_count(clip) for clip in clips}
+        clips = [clip for clip in clips if frames[clip] >= 2]  # flicker needs two frames
         for name in names:
             variants = {"base": (name, None), "stable": (f"{name}-stable", None), "base + stabilize": (name, args.stabilize)}
             stylizers = {m: Stylizer(load_model(m), "cpu", half=half) for m in {name, f"{name}-stable"}}
@@ -141,10 +145,7 @@ def main() -> None:
             errors = {v: [] for v in variants}
             speed = {v: [] for v in variants}
             for clip in clips:
-                with av.open(str(clip)) as c:
-                    n = sum(1 for _ in c.decode(video=0))
-                if n < 2:
-                    continue
+                n = frames[clip]
                 values = {}
                 for variant, (model, stabilize) in variants.items():
                     out = tmp / f"{name}_{variant.replace(' ', '').replace('+', '_')}_{clip.stem}{'.gif' if clip.suffix == '.gif' else '.mkv'}"

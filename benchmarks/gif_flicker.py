@@ -16,19 +16,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import av
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.flicker import MEDIA, measure  # noqa: E402
+from benchmarks.flicker import MEDIA, frame_count, measure  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
 from videostyle.devices import cpu_supports_bf16  # noqa: E402
 from videostyle.models import available_models, load_model  # noqa: E402
 from videostyle.stylize import Stylizer  # noqa: E402
-
-
-def _frames(path: Path) -> int:
-    with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
 
 
 def main() -> None:
@@ -39,7 +32,7 @@ def main() -> None:
     models = available_models()
     names = args.models or [n for n in models if f"{n}-stable" in models]
     half = cpu_supports_bf16()
-    clips = [p for p in sorted(MEDIA.glob("*.gif")) if _frames(p) >= 2]
+    clips = [p for p in sorted(MEDIA.glob("*.gif")) if frame_count(p) >= 2]
     rows = ["| model | clip | GIF out: base | stable | stable / base | MKV out: base | stable | stable / base |",
             "|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:

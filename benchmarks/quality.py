@@ -73,7 +73,7 @@ def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
     criterion = build_perceptual_loss(_LossConfig(card, style), torch.device("cpu"))
     optimise_criterion = build_perceptual_loss(_LossConfig(card, style, jitter=3), torch.device("cpu"))
     net = load_model(name)
-    rows, fast_parts, slow_parts = [], [], []
+    rows, labels, fast_parts, slow_parts = [], [], [], []
     style_image = Image.open(style).convert("RGB")
     for label, content in held_out_photos(card, photos, size):
         with torch.no_grad():
@@ -86,11 +86,12 @@ def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
             _, parts = criterion(slow, content)
         slow_parts.append({k: float(v) for k, v in parts.items()})
         rows.append([content[0], style_image, fast[0], slow[0]])
+        labels.append(label)
         print(name, label, {k: round(fast_parts[-1][k], 4) for k in ("content", "style")},
               {k: round(slow_parts[-1][k], 4) for k in ("content", "style")}, flush=True)
     sheets = ROOT / "examples" / "sheets"
     sheets.mkdir(parents=True, exist_ok=True)
-    grid = image_grid(rows, [label for label, _ in held_out_photos(card, photos, 16)],
+    grid = image_grid(rows, labels,
                       ["content (held out)", f"style: {card['style']['image']}", f"videostyle {name}",
                        "per-image optimisation"], cell=256)
     grid.save(sheets / f"{name}.jpg", quality=88)

@@ -48,6 +48,18 @@ def camera(image: np.ndarray, size: tuple[int, int], frames: int, zoom: tuple[fl
                    centre_from[1] + (centre_to[1] - centre_from[1]) * t)
 
 
+def encode_video(out: av.container.OutputContainer, stream: av.VideoStream, frames, fps: int) -> None:
+    """Encode RGB frames at a constant ``fps`` (pts = frame index) into ``out``, then
+    flush the encoder."""
+    for i, rgb in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+        frame.pts, frame.time_base = i, Fraction(1, fps)
+        for packet in stream.encode(frame):
+            out.mux(packet)
+    for packet in stream.encode():
+        out.mux(packet)
+
+
 def make_gif() -> None:
     frames = [Image.fromarray(f) for f in camera(data.chelsea(), (200, 136), 20, (1.0, 1.5), (0.5, 0.5), (0.42, 0.38))]
     durations = [70] * 19 + [600]
@@ -63,13 +75,7 @@ def make_clip() -> None:
         video.codec_context.options = {"crf": "20"}
         audio = out.add_stream("aac", rate=44100)
         audio.layout = "mono"
-        for i, rgb in enumerate(camera(data.coffee(), size, fps * seconds, (1.0, 1.6), (0.35, 0.5), (0.6, 0.45))):
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
-            frame.pts, frame.time_base = i, Fraction(1, fps)
-            for packet in video.encode(frame):
-                out.mux(packet)
-        for packet in video.encode():
-            out.mux(packet)
+        encode_video(out, video, camera(data.coffee(), size, fps * seconds, (1.0, 1.6), (0.35, 0.5), (0.6, 0.45)), fps)
         rate = 44100
         t = np.arange(seconds * rate) / rate
         tone = 0.2 * np.sin(2 * np.pi * np.where(t < seconds / 2, 440, 660) * t)
