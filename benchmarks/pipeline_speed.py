@@ -172,7 +172,7 @@ def main() -> None:
     parts = [header("Stylization speed and memory (`benchmarks/pipeline_speed.py`)"),
              "Full TransformerNet (32 channels, 5 residual blocks), random weights. videostyle's CPU "
              "defaults: one frame per network call, NCHW for fp32, channels_last for bf16 (batches of 4 and "
-             "channels_last in fp32 measured slower on this CPU: 480p fp32 0.95 s/frame at batch 1 NCHW, "
+             "channels_last in fp32 measured slower on this CPU in a separate, earlier comparison that this script does not repeat: 480p fp32 0.95 s/frame at batch 1 NCHW, "
              "1.19 at batch 4, 1.16 with channels_last).\n",
              "### frames/s by size\n", speed_table(args.frames), "",
              f"### I/O overlap: `{CLIP.name}` (854x480 VP9 + 5.1 Opus, 24 frames)\n", overlap_table(), ""]
