@@ -141,6 +141,7 @@ class RunConfig:
     crf: int | None = None
     preset: str | None = None
     stabilize: float | None = None
+    gif_keep_levels: int = 6
 
 
 def run(config: RunConfig, progress: ProgressCallback | None = None,
@@ -154,7 +155,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None,
     if jobs is None:
         jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
     stylizer = Stylizer(load_model(config.model), config.device, config.batch_size, config.half)
-    encoding = VideoEncoding(config.codec, config.crf, config.preset)
+    encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels)
 
     def convert(job: Job) -> FileResult:
         frame_filter = None

@@ -69,6 +69,10 @@ def _add_run(sub) -> None:
     p.add_argument("--stabilize", nargs="?", const=0.5, type=positive_float, metavar="STRENGTH",
                    help="blend each frame with the flow-warped previous output where visible, to cut flicker "
                    "(STRENGTH 0..1, default 0.5)")
+    p.add_argument("--gif-keep-levels", type=int, default=6, metavar="N",
+                   help="GIF output: frames share a palette while it fits, and a pixel keeps its colour while the "
+                   "frame changes it by at most N levels (0-255), so still areas do not shimmer; 0 = a fresh "
+                   "palette and dither every frame (default: 6)")
     _add_common(p)
 
 
@@ -140,10 +144,13 @@ def _cmd_run(args, parser) -> int:
         parser.error(f"--crf must be between 0 and 63, got {args.crf}")
     if args.stabilize is not None and args.stabilize > 1:
         parser.error(f"--stabilize STRENGTH must be at most 1, got {args.stabilize}")
+    if not 0 <= args.gif_keep_levels <= 255:
+        parser.error(f"--gif-keep-levels must be between 0 and 255, got {args.gif_keep_levels}")
     config = RunConfig(inputs=tuple(args.inputs), model=args.model, output=args.output,
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
                        batch_size=args.batch_size, half=args.half, max_size=args.max_size, codec=args.codec,
-                       crf=args.crf, preset=args.preset, stabilize=args.stabilize)
+                       crf=args.crf, preset=args.preset, stabilize=args.stabilize,
+                       gif_keep_levels=args.gif_keep_levels)
     name, _ = resolve_model(config.model)
     jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
     if not jobs:

@@ -49,11 +49,14 @@ _FOUR_TWO_ZERO_NEEDS_EVEN = {"libx264", "libx265", "h264_nvenc", "hevc_nvenc"}
 
 @dataclass(frozen=True)
 class VideoEncoding:
-    """What the user chose: codec (None: the container's default) and CRF (None: default)."""
+    """What the user chose: codec (None: the container's default) and CRF (None: default);
+    for GIF output, how far a pixel's colour may drift before it is re-dithered
+    (``gif_keep_levels``, see :mod:`videostyle.palette`; 0: fresh palette and dither per frame)."""
 
     codec: str | None = None
     crf: int | None = None
     preset: str | None = None
+    gif_keep_levels: int = 6
 
 
 def container_for(path: Path) -> tuple[str, str]:

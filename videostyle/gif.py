@@ -1,12 +1,13 @@
 """Animated GIF output, streamed frame by frame.
 
-Each frame gets its own adaptive 256-colour palette (median cut, then Floyd–Steinberg
-dithering against it, so gradients do not band), its own delay from the pts of the
-next frame (the last one from its own duration), the input's loop count, and binary
-transparency re-applied from the input's alpha mask (disposal "restore to
-background", so a transparent pixel never shows the previous frame). Pillow's LZW
-coder writes each frame's data; the file is written as frames arrive, so memory does
-not grow with the animation's length.
+Each frame gets an adaptive 255-colour median-cut palette with Floyd–Steinberg
+dithering (so gradients do not band) that stays put from frame to frame where the
+picture does (:mod:`videostyle.palette`), its own delay from the pts of the next frame
+(the last one from its own duration), the input's loop count, and binary transparency
+re-applied from the input's alpha mask (disposal "restore to background", so a
+transparent pixel never shows the previous frame). Pillow's LZW coder writes each
+frame's data; the file is written as frames arrive, so memory does not grow with the
+animation's length.
 
 Note: FFmpeg's GIF demuxer (used for decoding) reads a delay under 2 centiseconds as
 10 — what browsers do — so such frames come out with a 100 ms delay.
@@ -24,11 +25,9 @@ import numpy as np
 from PIL import GifImagePlugin, Image
 
 from .errors import InputError
+from .palette import TRANSPARENT_INDEX, StableQuantizer
 
 log = logging.getLogger(__name__)
-
-TRANSPARENT_INDEX = 255
-
 
 def read_loop_count(path: str | os.PathLike) -> int | None:
     """The NETSCAPE2.0 loop count of a GIF: 0 loops forever, N repeats N more times,
@@ -72,29 +71,13 @@ def read_loop_count(path: str | os.PathLike) -> int | None:
     return None
 
 
-def quantize(rgb: np.ndarray, transparent: np.ndarray | None) -> Image.Image:
-    """A 'P' image with an adaptive palette and Floyd–Steinberg dithering; pixels where
-    ``transparent`` is True get index 255, which the palette leaves unused."""
-    image = Image.fromarray(rgb)
-    colours = 255 if transparent is not None else 256
-    palette = image.quantize(colors=colours, method=Image.Quantize.MEDIANCUT)
-    indexed = image.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
-    entries = (palette.getpalette() or [])[: 3 * colours]
-    indexed.putpalette(entries + [0] * (768 - len(entries)))
-    if transparent is not None:
-        data = np.array(indexed)
-        data[transparent] = TRANSPARENT_INDEX
-        out = Image.fromarray(data, mode="P")
-        out.putpalette(indexed.getpalette())
-        return out
-    return indexed
-
-
 class GifSink:
     """Streaming GIF writer; see the module docstring. ``loop`` as in :func:`read_loop_count`."""
 
-    def __init__(self, path: str | os.PathLike, size: tuple[int, int], loop: int | None):
+    def __init__(self, path: str | os.PathLike, size: tuple[int, int], loop: int | None,
+                 quantizer: StableQuantizer | None = None):
         self.path = Path(path)
+        self.quantizer = quantizer if quantizer is not None else StableQuantizer()
         self.size = size
         self._file = open(self.path, "wb")
         header = b"GIF89a" + struct.pack("<HHBBB", size[0], size[1], 0x70, 0, 0)
@@ -112,7 +95,7 @@ class GifSink:
         transparent = alpha < 128 if alpha is not None else None
         if transparent is not None and not transparent.any():
             transparent = None
-        self._pending = (quantize(rgb, transparent), transparent is not None, start_cs)
+        self._pending = (self.quantizer(rgb, transparent), transparent is not None, start_cs)
 
     def _emit(self, delay_cs: int) -> None:
         image, has_transparency, _ = self._pending

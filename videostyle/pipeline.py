@@ -25,6 +25,7 @@ from .decode import Frame, VideoSource, open_container, scaled_size
 from .encode import VIDEO_CONTAINERS, VideoEncoding, VideoSink, container_for, needs_even_size
 from .errors import ConfigError, InputError, OutputError, VideostyleError
 from .gif import GifSink, read_loop_count
+from .palette import StableQuantizer
 from .images import IMAGE_FORMATS, read_image, write_image
 from .outputs import atomic_output
 from .stylize import Stylizer
@@ -168,7 +169,7 @@ def _video(src: Path, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: 
         info = source.info
         if out_kind == "gif":
             loop = read_loop_count(src) if kind == "gif" else 0
-            sink = GifSink(tmp, info.frame_size, loop)
+            sink = GifSink(tmp, info.frame_size, loop, StableQuantizer.for_keep_levels(encoding.gif_keep_levels))
             if info.passthrough:
                 log.warning("%s: GIF has no audio or subtitles; %d stream(s) left out", dst, len(info.passthrough))
         else:

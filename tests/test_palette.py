@@ -1,0 +1,118 @@
+"""GIF colour quantisation that stays put from frame to frame (videostyle.palette)."""
+
+import numpy as np
+import pytest
+
+from media import make_gif, read_gif
+from videostyle.encode import VideoEncoding
+from videostyle.palette import TRANSPARENT_INDEX, StableQuantizer
+from videostyle.pipeline import stylize_file
+
+
+def textured(h=48, w=64, seed=0):
+    """Smooth colours plus texture: needs dithering, like a stylized frame."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    base = np.dstack([x * 255 / (w - 1), y * 255 / (h - 1), (x + y) * 255 / (w + h - 2)])
+    return np.clip(base + rng.normal(0, 12, size=base.shape), 0, 255)
+
+
+def frames_with_small_changes(count=5, h=48, w=64):
+    """A still picture with slight noise each frame (a network's own small flicker) and
+    a bright square moving along the bottom."""
+    still = textured(h, w)
+    rng = np.random.default_rng(1)
+    frames = []
+    for i in range(count):
+        f = still + rng.uniform(-2, 2, size=still.shape)
+        f[36:44, 4 + 6 * i:12 + 6 * i] = (255, 255, 0)
+        frames.append(np.clip(f + 0.5, 0, 255).astype(np.uint8))
+    return frames
+
+
+def rgb_of(image):
+    return np.asarray(image.convert("RGB"))
+
+
+def test_still_areas_do_not_shimmer_between_frames():
+    frames = frames_with_small_changes()
+    stable = StableQuantizer()
+    out = [rgb_of(stable(f)) for f in frames]
+    for a, b in zip(out, out[1:]):
+        assert np.array_equal(a[:32], b[:32])  # the top stands still: identical pixels
+    assert stable.stats.palettes == 1
+    # the old behaviour, a fresh palette and Floyd–Steinberg dither per frame, re-dithers it all
+    classic = StableQuantizer.for_keep_levels(0)
+    old = [rgb_of(classic(f)) for f in frames]
+    changed = np.mean([np.any(a[:32] != b[:32], axis=-1).mean() for a, b in zip(old, old[1:])])
+    assert changed > 0.3, changed
+    assert classic.stats.palettes == len(frames)
+
+
+def test_moving_and_drifting_pixels_are_redithered():
+    frames = frames_with_small_changes()
+    stable = StableQuantizer(keep_levels=6)
+    out = [rgb_of(stable(f)) for f in frames]
+    # the moving square is drawn where it is now, not where it was
+    assert np.abs(out[-1][37:43, 29:35].astype(int) - (255, 255, 0)).max() < 40
+    assert np.abs(out[-1][37:43, 5:11].astype(int) - frames[-1][37:43, 5:11]).mean() < 30
+    # a brightness drift beyond keep_levels is followed: the mean colour tracks the input
+    brighter = np.clip(frames[-1].astype(int) + 20, 0, 255).astype(np.uint8)
+    again = rgb_of(stable(brighter))
+    assert abs(again[:32].mean() - brighter[:32].mean()) < 2.0
+
+
+def test_a_cut_gets_a_fresh_palette():
+    stable = StableQuantizer()
+    warm = textured()
+    cool = warm[..., ::-1] * 0.5
+    stable(warm.astype(np.uint8))
+    out = rgb_of(stable(cool.astype(np.uint8))).astype(float)
+    assert stable.stats.palettes == 2
+    assert np.abs(out - cool.astype(np.uint8)).mean() < 6
+
+
+def test_transparent_pixels_get_the_reserved_index_and_are_not_kept():
+    frames = frames_with_small_changes(2)
+    hole = np.zeros(frames[0].shape[:2], bool)
+    hole[:10, :10] = True
+    stable = StableQuantizer()
+    first = np.array(stable(frames[0], hole))
+    assert (first[hole] == TRANSPARENT_INDEX).all() and (first[~hole] != TRANSPARENT_INDEX).all()
+    second = np.array(stable(frames[1], None))
+    assert (second != TRANSPARENT_INDEX).all()  # the hole is filled with real colours
+    assert len(stable(frames[1]).getpalette()) >= 3 * 255
+
+
+def test_dark_pixels_never_take_the_transparent_index():
+    """A palette padded with black at index 255 (as a first draft of this module did)
+    sends near-black pixels there, and GIF readers show them as holes."""
+    dark = np.clip(textured() * 0.1, 0, 255).astype(np.uint8)
+    hole = np.zeros(dark.shape[:2], bool)
+    hole[0, 0] = True
+    for keep_levels in (6, 0):
+        indices = np.array(StableQuantizer.for_keep_levels(keep_levels)(dark, hole))
+        assert (indices == TRANSPARENT_INDEX).sum() == 1
+
+
+@pytest.mark.parametrize("keep_levels, still", [(6, True), (0, False)])
+def test_gif_output_keeps_still_areas_still(tmp_path, identity, keep_levels, still):
+    src = tmp_path / "in.gif"
+    make_gif(src, size=(64, 48), durations_ms=[40] * 5, transparent_box=False)
+    frames = frames_with_small_changes()
+
+    class Flickery(type(identity)):
+        """A stand-in network: the same picture each frame with slight noise."""
+        calls = 0
+
+        def __call__(self, batch):
+            out = frames[self.calls:self.calls + len(batch)]
+            Flickery.calls += len(batch)
+            return [f.copy() for f in out]
+
+    stylize_file(src, tmp_path / "out.gif", Flickery(), encoding=VideoEncoding(gif_keep_levels=keep_levels))
+    out = read_gif(tmp_path / "out.gif")
+    assert len(out.rgb) == 5 and out.durations_ms == [40] * 5
+    same = [np.array_equal(a[:32], b[:32]) for a, b in zip(out.rgb, out.rgb[1:])]
+    assert all(same) if still else not any(same)
+
