@@ -1,4 +1,4 @@
-"""Flicker of the shipped models: base vs ``-stable`` fine-tune vs base + ``--stabilize``.
+"""Flicker of the shipped models: base, ``-stable`` fine-tune, and each with ``--stabilize``.
 
 On every video and GIF in ../shared/data/media and on clips generated here with
 camera-like motion (pan, zoom, handheld shake) from photos no model was trained on
@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import _LossConfig, held_out_photos  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
 from videostyle.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.encode import VideoEncoding  # noqa: E402
 from videostyle.flicker import warping_error  # noqa: E402
 from videostyle.models import available_models, load_model  # noqa: E402
 from videostyle.pipeline import stylize_file  # noqa: E402
@@ -87,16 +88,17 @@ def generated_clips(folder: Path) -> list[Path]:
     return clips
 
 
-def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize: float | None) -> tuple[float, float, float]:
+def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize: float | None,
+            encoding: VideoEncoding = VideoEncoding()) -> tuple[float, float, float]:
     """(warping error, floor, frames/s) of one stylization; the original is measured at
-    the same (downscaled) size by stylizing it with an identity pass."""
+    the same (downscaled) size by stylizing it with an identity pass, written the same way."""
     start = time.perf_counter()
-    result = stylize_file(clip, out, stylizer, max_size=max_size,
+    result = stylize_file(clip, out, stylizer, max_size=max_size, encoding=encoding,
                           frame_filter=Stabilizer(stabilize) if stabilize else None)
     fps = result.frames / (time.perf_counter() - start)
-    reference = out.with_name(f"reference_{clip.stem}_{max_size}{out.suffix}")  # shared by every model and variant
-    if not reference.exists():
-        stylize_file(clip, reference, _Identity(), max_size=max_size)
+    reference = out.with_name(f"reference_{clip.stem}_{max_size}_{encoding.gif_keep_levels}{out.suffix}")
+    if not reference.exists():  # shared by every model and variant
+        stylize_file(clip, reference, _Identity(), max_size=max_size, encoding=encoding)
     measured = warping_error(reference, out)
     return measured.warping_error, measured.floor, fps
 
@@ -138,10 +140,11 @@ def main() -> None:
         frames = {clip: frame_count(clip) for clip in clips}
         clips = [clip for clip in clips if frames[clip] >= 2]  # flicker needs two frames
         for name in names:
-            variants = {"base": (name, None), "stable": (f"{name}-stable", None), "base + stabilize": (name, args.stabilize)}
+            variants = {"base": (name, None), "stable": (f"{name}-stable", None), "base + stabilize": (name, args.stabilize),
+                        "stable + stabilize": (f"{name}-stable", args.stabilize)}
             stylizers = {m: Stylizer(load_model(m), "cpu", half=half) for m in {name, f"{name}-stable"}}
-            rows = ["| clip | frames | floor | base | stable | stable / base | base + stabilize | stabilize / base |",
-                    "|---|---|---|---|---|---|---|---|"]
+            rows = ["| clip | frames | floor | base | stable | stable / base | base + stabilize | / base | "
+                    "stable + stabilize | / base |", "|---|---|---|---|---|---|---|---|---|---|"]
             errors = {v: [] for v in variants}
             speed = {v: [] for v in variants}
             for clip in clips:
@@ -153,21 +156,26 @@ def main() -> None:
                     values[variant] = (error, floor)
                     errors[variant].append(error)
                     speed[variant].append(fps)
-                base, stable, stab = (values[v][0] for v in variants)
+                base, stable, stab, both = (values[v][0] for v in variants)
                 rows.append(f"| {clip.name} | {n} | {values['base'][1]:.5f} | {base:.5f} | {stable:.5f} | "
-                            f"{stable / base:.2f} | {stab:.5f} | {stab / base:.2f} |")
+                            f"{stable / base:.2f} | {stab:.5f} | {stab / base:.2f} | {both:.5f} | {both / base:.2f} |")
                 print(name, rows[-1], flush=True)
             mean = {v: float(np.mean(e)) for v, e in errors.items()}
             ratios = [s / b for s, b in zip(errors["stable"], errors["base"])]
             base_losses, stable_losses = losses_on_photos(name), losses_on_photos(f"{name}-stable")
-            summary[name] = {"clips": len(ratios), "mean": mean, "worst_stable_ratio": max(ratios), "fps": {v: float(np.mean(s)) for v, s in speed.items()},
+            summary[name] = {"clips": len(ratios), "mean": mean, "worst_stable_ratio": max(ratios),
+                             "clips_at_most_half": sum(r <= 0.5 for r in ratios),
+                             "mean_of_ratios": float(np.mean(ratios)),
+                             "fps": {v: float(np.mean(s)) for v, s in speed.items()},
                              "base_losses": base_losses, "stable_losses": stable_losses}
             rows.append(f"| **mean** | | | {mean['base']:.5f} | {mean['stable']:.5f} | "
                         f"{mean['stable'] / mean['base']:.2f} | {mean['base + stabilize']:.5f} | "
-                        f"{mean['base + stabilize'] / mean['base']:.2f} |")
+                        f"{mean['base + stabilize'] / mean['base']:.2f} | {mean['stable + stabilize']:.5f} | "
+                        f"{mean['stable + stabilize'] / mean['base']:.2f} |")
             loss_change = {k: 100 * (stable_losses[k] / base_losses[k] - 1) for k in ("content", "style")}
             summary[name]["markdown"] = [f"### {name}\n", f"Command: `{command}` ({datetime.date.today()}).\n", *rows, "",
-                         f"Worst per-clip stable/base ratio: {max(ratios):.2f}. Frames/s (mean over clips, "
+                         f"Stable/base: mean of per-clip ratios {np.mean(ratios):.2f}, worst clip {max(ratios):.2f}, "
+                         f"{sum(r <= 0.5 for r in ratios)} of {len(ratios)} clips at or below 0.5. Frames/s (mean over clips, "
                          f"decode + network + encode, {'bf16' if half else 'fp32'}, --max-size {args.max_size}): "
                          + ", ".join(f"{v} {s:.2f}" for v, s in summary[name]["fps"].items()) + ".\n",
                          f"Held-out photos (8 BSDS500 + 4 scikit-image, 256 px): content loss base "

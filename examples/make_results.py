@@ -9,7 +9,7 @@ ship; the outputs are committed under ``examples/results/``):
   here; one model only, to keep the repository small);
 - ``coffee_flicker_<model>.png``: ``videostyle flicker`` of both against the original.
 
-    python examples/make_results.py [MODEL ...]
+    python examples/make_results.py [MODEL ...] [--gifs-only]
 """
 
 from __future__ import annotations
@@ -35,13 +35,17 @@ def videostyle(*args: str) -> str:
 
 def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str], scale: float = 0.6) -> None:
     """A GIF of ``left`` and ``right`` next to each other, frame by frame (scaled by
-    ``scale`` to keep the file small), with each frame's duration from the video's pts."""
+    ``scale`` to keep the file small), each frame at its video pts, written with
+    videostyle's own GIF encoder (so its dither does not add flicker of its own)."""
     from PIL import ImageDraw
 
-    frames, durations_ms = [], []
+    sys.path.insert(0, str(HERE.parent))
+    from videostyle.gif import GifSink
+
+    sink = None
     with av.open(str(left)) as a, av.open(str(right)) as b:
         pairs = list(zip(a.decode(video=0), b.decode(video=0)))
-        for i, (fa, fb) in enumerate(pairs):
+        for fa, fb in pairs:
             ia, ib = fa.to_ndarray(format="rgb24"), fb.to_ndarray(format="rgb24")
             gap = np.full((ia.shape[0], 6, 3), 255, np.uint8)
             image = Image.fromarray(np.concatenate([ia, gap, ib], axis=1))
@@ -50,18 +54,25 @@ def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str], sc
             for x, text in ((4, labels[0]), (round((ia.shape[1] + 6) * scale) + 4, labels[1])):
                 draw.rectangle([x, 4, x + 7 * len(text) + 6, 18], fill="black")
                 draw.text((x + 3, 5), text, fill="white")
-            frames.append(image)
-            nxt = pairs[i + 1][0].pts if i + 1 < len(pairs) else fa.pts + (fa.pts - pairs[i - 1][0].pts)
-            durations_ms.append(round(float((nxt - fa.pts) * fa.time_base) * 1000))
-    frames[0].save(out, save_all=True, append_images=frames[1:], duration=durations_ms, loop=0, optimize=True)
+            if sink is None:
+                sink = GifSink(out, image.size, loop=0)
+            sink.write_frame(np.asarray(image), None, fa.pts, fa.time_base)
+        last = pairs[-1][0]
+        sink.close(last.pts - pairs[-2][0].pts, last.time_base)
 
 
 def main() -> None:
     RESULTS.mkdir(exist_ok=True)
-    names = sys.argv[1:] or ["mosaic", "starry_night", "great_wave", "the_scream"]
+    gifs_only = "--gifs-only" in sys.argv  # remake the GIFs from the committed clips
+    names = [a for a in sys.argv[1:] if a != "--gifs-only"] or ["mosaic", "starry_night", "great_wave", "the_scream"]
     for name in names:
         videostyle("run", str(HERE / "cat.gif"), "--model", name, "-o", str(RESULTS / f"cat_{name}.gif"),
                    "--overwrite", "--quiet")
+        if gifs_only:
+            if name == "mosaic":
+                side_by_side(RESULTS / f"coffee_{name}.mp4", RESULTS / f"coffee_{name}-stable.mp4",
+                             RESULTS / f"coffee_base_vs_stable_{name}.gif", (name, f"{name}-stable"))
+            continue
         clips = []
         for model in (name, f"{name}-stable"):
             out = RESULTS / f"coffee_{model}.mp4"

@@ -116,3 +116,40 @@ def test_gif_output_keeps_still_areas_still(tmp_path, identity, keep_levels, sti
     same = [np.array_equal(a[:32], b[:32]) for a, b in zip(out.rgb, out.rgb[1:])]
     assert all(same) if still else not any(same)
 
+
+
+def test_unchanged_pixels_are_written_transparent_and_decode_as_drawn(tmp_path):
+    """Between opaque frames, pixels drawn as before are written transparent (disposal 1);
+    Pillow and FFmpeg must compose exactly the quantised frames, holes included."""
+    from fractions import Fraction
+
+    from videostyle.decode import VideoSource
+    from videostyle.gif import GifSink
+
+    frames = frames_with_small_changes(6)
+    hole = np.zeros(frames[0].shape[:2], bool)
+    hole[:8, :8] = True
+    holes = [None, None, hole, None, None, None]  # a frame with transparency in the middle
+    expected_quantizer = StableQuantizer()
+    expected = []
+    for f, h in zip(frames, holes):
+        rgba = np.asarray(expected_quantizer(f, h).convert("RGBA")).copy()
+        if h is not None:
+            rgba[h] = 0
+        expected.append(rgba)
+    sink = GifSink(tmp_path / "out.gif", (64, 48), loop=0)
+    for i, (f, h) in enumerate(zip(frames, holes)):
+        sink.write_frame(f, None if h is None else np.where(h, 0, 255).astype(np.uint8), i * 4, Fraction(1, 100))
+    sink.close(4, Fraction(1, 100))
+    assert sink.unchanged_pixels > 0.5 * 4 * 64 * 48  # frames 1, 4, 5 and most of 3 are mostly unchanged
+    out = read_gif(tmp_path / "out.gif")
+    for i, (rgba, rgb, alpha) in enumerate(zip(expected, out.rgb, out.alpha)):
+        visible = rgba[..., 3] > 0
+        assert np.array_equal(alpha > 0, visible), i
+        assert np.array_equal(rgb[visible], rgba[..., :3][visible]), i
+    with VideoSource(tmp_path / "out.gif") as source:
+        decoded = [f for f in source if hasattr(f, "rgb")]
+    assert len(decoded) == 6
+    for i, (rgba, f) in enumerate(zip(expected, decoded)):
+        visible = rgba[..., 3] > 0
+        assert np.array_equal(f.rgb[visible], rgba[..., :3][visible]), i

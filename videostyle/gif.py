@@ -5,7 +5,9 @@ dithering (so gradients do not band) that stays put from frame to frame where th
 picture does (:mod:`videostyle.palette`), its own delay from the pts of the next frame
 (the last one from its own duration), the input's loop count, and binary transparency
 re-applied from the input's alpha mask (disposal "restore to background", so a
-transparent pixel never shows the previous frame). Pillow's LZW coder writes each
+transparent pixel never shows the previous frame). Between opaque frames with the same
+palette, pixels that are drawn exactly as before are written as transparent, so the
+previous frame shows through and the file shrinks. Pillow's LZW coder writes each
 frame's data; the file is written as frames arrive, so memory does not grow with the
 animation's length.
 
@@ -84,28 +86,49 @@ class GifSink:
         if loop is not None:
             header += b"!\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", loop) + b"\x00"
         self._file.write(header)
-        self._pending: tuple[Image.Image, bool, int] | None = None
+        self._pending: tuple[Image.Image, int, int] | None = None
+        self._shown: tuple[np.ndarray, list[int]] | None = None  # last opaque frame: indices, palette
         self.frames_written = 0
+        self.unchanged_pixels = 0
         self.delays_cs: list[int] = []
 
     def write_frame(self, rgb: np.ndarray, alpha: np.ndarray | None, pts: int, time_base: Fraction) -> None:
         start_cs = round(pts * time_base * 100)
-        if self._pending is not None:
-            self._emit(start_cs - self._pending[2])
         transparent = alpha < 128 if alpha is not None else None
         if transparent is not None and not transparent.any():
             transparent = None
-        self._pending = (self.quantizer(rgb, transparent), transparent is not None, start_cs)
+        if self._pending is not None:
+            if transparent is not None:  # this frame's holes must not show the one before
+                self._pending = (self._pending[0], 2, self._pending[2])
+            self._emit(start_cs - self._pending[2])
+        image = self.quantizer(rgb, transparent)
+        if transparent is not None:  # holes show the background: this frame is cleared after display
+            self._shown = None
+            self._pending = (image, 2, start_cs)
+            return
+        indices, palette = np.asarray(image), image.getpalette()
+        shown, self._shown = self._shown, (indices, palette)
+        unchanged = (shown[0] == indices) if shown is not None and shown[1] == palette else None
+        if unchanged is None or not unchanged.any():
+            self._pending = (image, 1, start_cs)
+            return
+        # pixels that would be drawn as they already are become transparent: the previous
+        # frame (kept on screen, disposal 1) shows through, and the LZW data shrinks
+        self.unchanged_pixels += int(unchanged.sum())
+        data = np.where(unchanged, TRANSPARENT_INDEX, indices).astype(np.uint8)
+        diff = Image.fromarray(data, mode="P")
+        diff.putpalette(palette)
+        self._pending = (diff, 1, start_cs)
 
     def _emit(self, delay_cs: int) -> None:
-        image, has_transparency, _ = self._pending
+        image, disposal, _ = self._pending
         if delay_cs < 2:
             log.warning("%s: frame %d lasts %d cs; browsers show delays under 2 cs as 10 cs",
                         self.path, self.frames_written, delay_cs)
+        # every frame names index 255 as transparent (no opaque pixel uses it): then readers
+        # such as Pillow, not only browsers and FFmpeg, clear a disposed frame to transparent
         params = {"include_color_table": True, "duration": max(delay_cs, 0) * 10,
-                  "disposal": 2 if has_transparency else 1}
-        if has_transparency:
-            params["transparency"] = TRANSPARENT_INDEX
+                  "disposal": disposal, "transparency": TRANSPARENT_INDEX}
         for chunk in GifImagePlugin.getdata(image, **params):
             self._file.write(chunk)
         self.delays_cs.append(delay_cs)
