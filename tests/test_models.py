@@ -120,3 +120,20 @@ def test_every_shipped_model_loads_and_has_a_card():
         assert isinstance(net, TransformerNet)
         assert info.card.get("style", {}).get("licence"), f"{name}: the card must give the style's licence"
         assert info.path.with_suffix(".md").is_file()
+
+
+def test_markdown_cards_link_their_samples_and_match_the_json():
+    """The cards once showed ``![sample]({'sheet': ...})``: a Python dict, not a link."""
+    import re
+
+    from videostyle.checkpoints import render_card
+
+    for name, info in available_models().items():
+        markdown = info.path.with_suffix(".md").read_text()
+        assert markdown == render_card(info.card), f"{name}: the .md card is stale; re-render it from the .json"
+        assert "{'" not in markdown
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+        assert links, name
+        for link in links:
+            assert (info.path.parent / link).resolve().is_file(), f"{name}: {link} does not exist"
+    assert render_card({"name": "x", "sample": "examples/a.gif"}).count("](../examples/a.gif)") == 1

@@ -87,17 +87,24 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def _link(path: str) -> str:
+    """Card paths are relative to the repository; the Markdown card sits in ``models/``."""
+    return path if "://" in path or path.startswith("/") else f"../{path}"
+
+
 def render_card(card: dict) -> str:
-    """Markdown model card from the JSON card: a title, a description, then every field."""
+    """Markdown model card from the JSON card: a title, a description, the sample images
+    (``sample``: one path, or a mapping of label to path), then every field."""
     lines = [f"# {card.get('title', card.get('name', 'model'))}", ""]
     if card.get("description"):
         lines += [card["description"], ""]
-    if card.get("sample"):
-        lines += [f"![sample]({card['sample']})", ""]
+    samples = card.get("sample") or {}
+    for label, path in (samples.items() if isinstance(samples, dict) else [("sample", samples)]):
+        lines += [f"![{label.replace('_', ' ')}]({_link(str(path))})", ""]
     for section, fields in card.items():
         if section in {"title", "description", "sample", "name"}:
             continue
-        if isinstance(fields, dict) and all(not isinstance(v, dict) for v in fields.values()):
+        if isinstance(fields, dict):
             lines += [f"## {section.replace('_', ' ').capitalize()}", ""]
             lines += [f"- **{k.replace('_', ' ')}**: {_format(v)}" for k, v in fields.items()]
             lines.append("")
