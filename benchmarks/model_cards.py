@@ -1,0 +1,67 @@
+"""Write the measured numbers into the shipped model cards (``models/<name>.json``/``.md``):
+held-out losses from ``examples/sheets/losses.json`` (``benchmarks/quality.py``), flicker
+from ``benchmarks/flicker.json`` (``benchmarks/flicker.py``), and the sample images that
+exist under ``examples/``. Run after those benchmarks; the weights are not touched.
+
+    python benchmarks/model_cards.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from videostyle.checkpoints import write_card  # noqa: E402
+
+
+def existing(samples: dict[str, str]) -> dict[str, str]:
+    return {label: path for label, path in samples.items() if (ROOT / path).is_file()}
+
+
+def flicker_card(f: dict) -> dict:
+    mean = f["mean"]
+    card = {"clips": f.get("clips"), "mean_warping_error": {k: round(v, 6) for k, v in mean.items()},
+            "stable_over_base_mean": round(mean["stable"] / mean["base"], 3)}
+    if "mean_of_ratios" in f:
+        card["stable_over_base_mean_of_clip_ratios"] = round(f["mean_of_ratios"], 3)
+        card["clips_at_most_half_of_base"] = f["clips_at_most_half"]
+    card.update({"worst_clip_stable_over_base": round(f["worst_stable_ratio"], 3),
+                 "held_out_losses_base": {k: round(v, 4) for k, v in f["base_losses"].items()},
+                 "held_out_losses_stable": {k: round(v, 4) for k, v in f["stable_losses"].items()},
+                 "frames_per_s": {k: round(v, 2) for k, v in f["fps"].items()},
+                 "measured_by": "benchmarks/flicker.py (per-clip table in benchmarks/RESULTS.md)"})
+    return card
+
+
+def main() -> None:
+    losses = ROOT / "examples" / "sheets" / "losses.json"
+    quality = {r["model"]: r for r in json.loads(losses.read_text())} if losses.exists() else {}
+    store = ROOT / "benchmarks" / "flicker.json"
+    flicker = json.loads(store.read_text()) if store.exists() else {}
+    for path in sorted((ROOT / "models").glob("*.json")):
+        card = json.loads(path.read_text())
+        name = card["name"]
+        base = name.removesuffix("-stable")
+        if name == base:
+            card["sample"] = existing({"sheet": f"examples/sheets/{name}.jpg", "gif": f"examples/results/cat_{name}.gif"})
+            if name in quality:
+                q = quality[name]
+                card["held_out_losses"] = {
+                    "photos": q["photos"], "content": round(q["fast_content"], 4), "style": round(q["fast_style"], 4),
+                    "per_image_optimisation_content": round(q["slow_content"], 4),
+                    "per_image_optimisation_style": round(q["slow_style"], 4),
+                    "measured_by": "benchmarks/quality.py (see benchmarks/RESULTS.md)"}
+        else:
+            card["sample"] = existing({"side_by_side": f"examples/results/coffee_base_vs_stable_{base}.gif",
+                                       "flicker_plot": f"examples/results/coffee_flicker_{base}.png"})
+        if base in flicker:
+            card["flicker"] = flicker_card(flicker[base])
+        write_card(path.with_suffix(".pth"), card)
+        print("card", name)
+
+
+if __name__ == "__main__":
+    main()
