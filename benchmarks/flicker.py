@@ -162,10 +162,13 @@ def main() -> None:
                 print(name, rows[-1], flush=True)
             mean = {v: float(np.mean(e)) for v, e in errors.items()}
             ratios = [s / b for s, b in zip(errors["stable"], errors["base"])]
+            both = [s / b for s, b in zip(errors["stable + stabilize"], errors["base"])]
             base_losses, stable_losses = losses_on_photos(name), losses_on_photos(f"{name}-stable")
             summary[name] = {"clips": len(ratios), "mean": mean, "worst_stable_ratio": max(ratios),
                              "clips_at_most_half": sum(r <= 0.5 for r in ratios),
                              "mean_of_ratios": float(np.mean(ratios)),
+                             "stable_stabilize_mean_of_ratios": float(np.mean(both)),
+                             "stable_stabilize_clips_at_most_half": sum(r <= 0.5 for r in both),
                              "fps": {v: float(np.mean(s)) for v, s in speed.items()},
                              "base_losses": base_losses, "stable_losses": stable_losses}
             rows.append(f"| **mean** | | | {mean['base']:.5f} | {mean['stable']:.5f} | "
@@ -175,7 +178,9 @@ def main() -> None:
             loss_change = {k: 100 * (stable_losses[k] / base_losses[k] - 1) for k in ("content", "style")}
             summary[name]["markdown"] = [f"### {name}\n", f"Command: `{command}` ({datetime.date.today()}).\n", *rows, "",
                          f"Stable/base: mean of per-clip ratios {np.mean(ratios):.2f}, worst clip {max(ratios):.2f}, "
-                         f"{sum(r <= 0.5 for r in ratios)} of {len(ratios)} clips at or below 0.5. Frames/s (mean over clips, "
+                         f"{sum(r <= 0.5 for r in ratios)} of {len(ratios)} clips at or below 0.5; "
+                         f"stable + stabilize over base: mean of per-clip ratios {np.mean(both):.2f}, worst clip "
+                         f"{max(both):.2f}, {sum(r <= 0.5 for r in both)} of {len(both)} clips at or below 0.5. Frames/s (mean over clips, "
                          f"decode + network + encode, {'bf16' if half else 'fp32'}, --max-size {args.max_size}): "
                          + ", ".join(f"{v} {s:.2f}" for v, s in summary[name]["fps"].items()) + ".\n",
                          f"Held-out photos (8 BSDS500 + 4 scikit-image, 256 px): content loss base "
