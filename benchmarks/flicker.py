@@ -194,7 +194,9 @@ def main() -> None:
                                         "against the flow of the original at the same size; floor = the original's "
                                         "own error. Generated clips: a virtual camera panning, zooming or shaking "
                                         "over scikit-image sample photos (not training data). Frames/s are wall-clock and "
-                                        "depend on what else ran on the machine at the time.\n", *sections]))
+                                        "depend on what else ran on the machine at the time. Outputs are H.264 (or GIF for "
+                                        "GIF clips); libx264 with threads was not bit-exact under load here, so errors move "
+                                        "by a few percent from run to run (bikes.mp4 up to ±12 %).\n", *sections]))
     store.write_text(json.dumps(summary, indent=2) + "\n")
 
 

@@ -28,6 +28,9 @@ def flicker_card(f: dict) -> dict:
     if "mean_of_ratios" in f:
         card["stable_over_base_mean_of_clip_ratios"] = round(f["mean_of_ratios"], 3)
         card["clips_at_most_half_of_base"] = f["clips_at_most_half"]
+    if "stable_stabilize_mean_of_ratios" in f:
+        card["stable_with_stabilize_over_base_mean_of_clip_ratios"] = round(f["stable_stabilize_mean_of_ratios"], 3)
+        card["stable_with_stabilize_clips_at_most_half_of_base"] = f["stable_stabilize_clips_at_most_half"]
     card.update({"worst_clip_stable_over_base": round(f["worst_stable_ratio"], 3),
                  "held_out_losses_base": {k: round(v, 4) for k, v in f["base_losses"].items()},
                  "held_out_losses_stable": {k: round(v, 4) for k, v in f["stable_losses"].items()},
