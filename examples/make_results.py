@@ -68,20 +68,16 @@ def main() -> None:
     for name in names:
         videostyle("run", str(HERE / "cat.gif"), "--model", name, "-o", str(RESULTS / f"cat_{name}.gif"),
                    "--overwrite", "--quiet")
-        if gifs_only:
-            if name == "mosaic":
-                side_by_side(RESULTS / f"coffee_{name}.mp4", RESULTS / f"coffee_{name}-stable.mp4",
-                             RESULTS / f"coffee_base_vs_stable_{name}.gif", (name, f"{name}-stable"))
-            continue
-        clips = []
-        for model in (name, f"{name}-stable"):
-            out = RESULTS / f"coffee_{model}.mp4"
-            videostyle("run", str(HERE / "coffee.mp4"), "--model", model, "-o", str(out), "--overwrite", "--quiet")
-            clips.append(out)
+        models = (name, f"{name}-stable")
+        clips = [RESULTS / f"coffee_{model}.mp4" for model in models]
+        if not gifs_only:
+            for model, out in zip(models, clips):
+                videostyle("run", str(HERE / "coffee.mp4"), "--model", model, "-o", str(out), "--overwrite", "--quiet")
         if name == "mosaic":
-            side_by_side(clips[0], clips[1], RESULTS / f"coffee_base_vs_stable_{name}.gif", (name, f"{name}-stable"))
-        print(videostyle("flicker", str(HERE / "coffee.mp4"), *map(str, clips),
-                         "--plot", str(RESULTS / f"coffee_flicker_{name}.png")), end="")
+            side_by_side(clips[0], clips[1], RESULTS / f"coffee_base_vs_stable_{name}.gif", models)
+        if not gifs_only:
+            print(videostyle("flicker", str(HERE / "coffee.mp4"), *map(str, clips),
+                             "--plot", str(RESULTS / f"coffee_flicker_{name}.png")), end="")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 from .errors import ConfigError, InputError, VideostyleError
 from .outputs import TEMP_PREFIX
+from .palette import KEEP_LEVELS
 from .pipeline import MEDIA_EXTENSIONS, FileResult, ProgressCallback, stylize_file
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,7 @@ class RunConfig:
     crf: int | None = None
     preset: str | None = None
     stabilize: float | None = None
-    gif_keep_levels: int = 6
+    gif_keep_levels: int = KEEP_LEVELS
 
 
 def run(config: RunConfig, progress: ProgressCallback | None = None,

@@ -14,6 +14,7 @@ from typing import Sequence
 from . import __version__
 from .devices import DEVICES
 from .errors import VideostyleError
+from .palette import KEEP_LEVELS
 
 log = logging.getLogger("videostyle")
 OUTPUT_FORMATS = ("mp4", "mov", "mkv", "webm", "avi", "gif", "png", "jpg", "webp")
@@ -69,10 +70,10 @@ def _add_run(sub) -> None:
     p.add_argument("--stabilize", nargs="?", const=0.5, type=positive_float, metavar="STRENGTH",
                    help="blend each frame with the flow-warped previous output where visible, to cut flicker "
                    "(STRENGTH 0..1, default 0.5)")
-    p.add_argument("--gif-keep-levels", type=int, default=6, metavar="N",
+    p.add_argument("--gif-keep-levels", type=int, default=KEEP_LEVELS, metavar="N",
                    help="GIF output: frames share a palette while it fits, and a pixel keeps its colour while the "
                    "frame changes it by at most N levels (0-255), so still areas do not shimmer; 0 = a fresh "
-                   "palette and dither every frame (default: 6)")
+                   f"palette and dither every frame (default: {KEEP_LEVELS})")
     _add_common(p)
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .decode import VideoInfo, _SWS_COLORSPACE
 from .errors import ConfigError, EncodeError
+from .palette import KEEP_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class VideoEncoding:
     codec: str | None = None
     crf: int | None = None
     preset: str | None = None
-    gif_keep_levels: int = 6
+    gif_keep_levels: int = KEEP_LEVELS
 
 
 def container_for(path: Path) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from .palette import TRANSPARENT_INDEX, StableQuantizer
 
 log = logging.getLogger(__name__)
 
+
 def read_loop_count(path: str | os.PathLike) -> int | None:
     """The NETSCAPE2.0 loop count of a GIF: 0 loops forever, N repeats N more times,
     None (no extension) plays once."""

@@ -28,6 +28,8 @@ from PIL import Image
 
 TRANSPARENT_INDEX = 255
 PALETTE_COLOURS = 255
+KEEP_LEVELS = 6  # default of ``run --gif-keep-levels``
+PALETTE_TOLERANCE = 0.5
 
 
 @dataclass
@@ -51,7 +53,7 @@ class StableQuantizer:
     module docstring. ``keep_levels=0`` and ``palette_tolerance=0`` give the classic
     per-frame palette with independent dithering."""
 
-    def __init__(self, palette_tolerance: float = 0.5, keep_levels: int = 6):
+    def __init__(self, palette_tolerance: float = PALETTE_TOLERANCE, keep_levels: int = KEEP_LEVELS):
         if palette_tolerance < 0 or keep_levels < 0:
             raise ValueError("palette_tolerance and keep_levels must be >= 0")
         self.palette_tolerance = palette_tolerance
@@ -65,7 +67,7 @@ class StableQuantizer:
     @classmethod
     def for_keep_levels(cls, keep_levels: int) -> "StableQuantizer":
         """The default palette tolerance with ``keep_levels``; 0 turns both off."""
-        return cls(palette_tolerance=0.5 if keep_levels else 0.0, keep_levels=keep_levels)
+        return cls(palette_tolerance=PALETTE_TOLERANCE if keep_levels else 0.0, keep_levels=keep_levels)
 
     def _choose_palette(self, image: Image.Image, rgb: np.ndarray) -> bool:
         """Keep the current palette or take a fresh one; True when it changed."""
@@ -87,14 +89,15 @@ class StableQuantizer:
         changed = self._choose_palette(image, rgb.astype(np.float32))
         indices = np.array(image.quantize(palette=self._palette, dither=Image.Dither.FLOYDSTEINBERG))
         indices[indices == TRANSPARENT_INDEX] = 0  # the same colour (see _choose_palette)
+        colours = rgb.astype(np.int16)
         if not changed and self.keep_levels > 0 and self._indices is not None:
-            keep = np.abs(rgb.astype(np.int16) - self._reference).max(axis=-1) <= self.keep_levels
+            keep = np.abs(colours - self._reference).max(axis=-1) <= self.keep_levels
             keep &= self._indices != TRANSPARENT_INDEX
             indices = np.where(keep, self._indices, indices)
-            self._reference = np.where(keep[..., None], self._reference, rgb.astype(np.int16))
+            self._reference = np.where(keep[..., None], self._reference, colours)
             self.stats.kept_pixels += int(keep.sum())
         else:
-            self._reference = rgb.astype(np.int16)
+            self._reference = colours
         if transparent is not None:
             indices[transparent] = TRANSPARENT_INDEX
         self._indices = indices

@@ -25,9 +25,9 @@ from .decode import Frame, VideoSource, open_container, scaled_size
 from .encode import VIDEO_CONTAINERS, VideoEncoding, VideoSink, container_for, needs_even_size
 from .errors import ConfigError, InputError, OutputError, VideostyleError
 from .gif import GifSink, read_loop_count
-from .palette import StableQuantizer
 from .images import IMAGE_FORMATS, read_image, write_image
 from .outputs import atomic_output
+from .palette import StableQuantizer
 from .stylize import Stylizer
 
 log = logging.getLogger(__name__)
