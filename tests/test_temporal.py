@@ -156,6 +156,20 @@ def test_synthetic_pairs_have_exact_flow_and_mask():
     assert 0.6 < mask.mean().item() < 1.0
 
 
+def test_moving_objects_have_exact_flow_and_mask_the_uncovered_background():
+    photos = torch.from_numpy(np.stack([scene(64, 64), scene(64, 64)[::-1]]).copy()).permute(0, 3, 1, 2).float() / 255
+    motion = Motion(max_shift_px=3, elastic_px=0.5, object_probability=1.0, object_shift_px=10)
+    first, second, flow, mask = synthetic_pairs(photos, motion, np.random.default_rng(3))
+    assert output_temporal_loss(first, second, flow, mask).item() < 1e-10
+    plain = synthetic_pairs(photos, replace(motion, object_probability=0.0), np.random.default_rng(3))
+    assert not torch.equal(first, plain[0])  # an object was pasted into frame 1
+    # two motions: the flow is not one smooth field, and the mask drops the uncovered background and the edges
+    assert (flow - plain[2]).abs().amax().item() > 2
+    assert mask.mean().item() < plain[3].mean().item() - 0.02
+    # without the object's own flow, the same pixels do not match: the mask is not trivially hiding it
+    assert output_temporal_loss(first, second, plain[2], mask).item() > 1e-4
+
+
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
     root = tmp_path_factory.mktemp("finetune")
@@ -208,8 +222,9 @@ def test_finetune_reduces_the_temporal_loss(tmp_path, tiny_base):
 
 
 def test_finetune_resume_is_exact(tmp_path, tiny_base):
-    full = finetune(tiny_finetune(tmp_path / "full", tiny_base))
-    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base,
+    motion = Motion(max_shift_px=2, elastic_px=0.5, object_probability=0.5, object_shift_px=3)  # objects drawn too
+    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion))
+    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, motion=motion,
                                      resume=str(full.run_dir / "checkpoints" / "step_000002.pt")))
     assert resumed.history == full.history
     a = torch.load(full.model_path, weights_only=True)
@@ -233,11 +248,13 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
     result = subprocess.run([sys.executable, "-m", "videostyle", "finetune", "--model", str(model), "--data", str(photos),
                              "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
-                             "--temporal-weight", "500", "--noise-std", "0.05", "--device", "cpu", "-q"],
+                             "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25", "--device", "cpu",
+                             "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["temporal"]["temporal_weight"] == 500 and card["temporal"]["noise_std"] == 0.05
+    assert card["temporal"]["motion"]["object_probability"] == 0.25
     styled = tmp_path / "styled.mkv"
     result = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
                              "-o", str(styled), "--stabilize", "0.7", "-q"], capture_output=True, text=True, timeout=300)

@@ -10,6 +10,7 @@ from .cli import non_negative_float as _non_negative_float, positive_int as _pos
 from .devices import DEVICES
 from .loss_networks import LOSS_NETWORKS
 from .losses import STYLE_NORMALISATIONS, STYLE_STATISTICS
+from .temporal import Motion
 
 
 def parse_layer_weights(text: str) -> tuple[tuple[str, float], ...]:
@@ -216,6 +217,13 @@ def _cmd_flicker(args, parser) -> int:
     return 0
 
 
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
+
+
 def _add_finetune(sub, add_common) -> None:
     p = sub.add_parser("finetune", help="fine-tune a model for temporal stability (less flicker)",
                        description="Fine-tune any model (shipped name, trained here, or a pytorch/examples .pth) "
@@ -236,6 +244,9 @@ def _add_finetune(sub, add_common) -> None:
     g.add_argument("--noise-weight", type=_non_negative_float, default=600.0,
                    help="output change under input noise (default: 600)")
     g.add_argument("--noise-std", type=_non_negative_float, default=0.03, help="input noise, RGB in [0, 1] (default: 0.03)")
+    g.add_argument("--moving-objects", type=_fraction, default=Motion.object_probability, metavar="SHARE",
+                   help="share of synthetic pairs in which an object cut from another photo moves on its own "
+                   f"over the moving background, 0 to 1 (default: {Motion.object_probability:g})")
     add_loss_options(p)
     add_training_options(p)
     p.set_defaults(loss_net=None, style_size=None, batch_size=2, lr=2e-4, sample_every=100, checkpoint_every=200)
@@ -251,6 +262,7 @@ def _cmd_finetune(args, parser) -> int:
     config = FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,
+                            motion=Motion(object_probability=args.moving_objects),
                             **{**loss_kwargs(args), "antialias": None if args.antialias else False}, **kwargs)
     result = _with_bar(args, "finetune", lambda bar: finetune(config, bar))
     if not args.quiet:

@@ -3,6 +3,12 @@
 Without videos, pairs come from photos: frame 2 is frame 1 resampled along a random
 smooth flow (translation, zoom, rotation and a smooth elastic field), so the flow from
 frame 2 back to frame 1 and its mask (pixels that come from inside frame 1) are exact.
+With ``Motion.object_probability`` (``finetune --moving-objects``), that share of the
+pairs also gets an object, an ellipse cut from another photo of the batch that moves
+on its own over the background (as in FlyingChairs, Dosovitskiy et al. 2015):
+real footage has such independent motion, and the network has to keep the background's
+texture still next to it. Its flow is exact too; the mask drops the background that the
+object uncovers and a band along the object's edge.
 With videos, consecutive frames of real clips are paired, with DIS flow and the
 occlusion mask of the flicker metric (:mod:`videostyle.flow`).
 
@@ -26,13 +32,17 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Motion:
-    """Ranges of the random motion between synthetic frames (pixels at the crop size)."""
+    """Ranges of the random motion between synthetic frames (pixels at the crop size);
+    ``object_probability`` of the pairs also get an object moving by up to
+    ``object_shift_px`` on its own."""
 
     max_shift_px: float = 6.0
     max_zoom: float = 0.04
     max_rotation_deg: float = 3.0
     elastic_px: float = 2.0
     elastic_grid: int = 4
+    object_probability: float = 0.0
+    object_shift_px: float = 12.0
 
 
 def warp_tensor(images: torch.Tensor, flow: torch.Tensor, padding: str = "border") -> torch.Tensor:
@@ -82,7 +92,64 @@ def synthetic_pairs(frames: torch.Tensor, motion: Motion, rng: np.random.Generat
     b, _, h, w = frames.shape
     flow = random_flow(b, h, w, motion, rng).to(frames.device)
     second = warp_tensor(frames, flow, padding="reflection")
-    return frames, second, flow, inside(flow)
+    mask = inside(flow)
+    if not motion.object_probability:  # no draw either: runs without objects repeat exactly as before
+        return frames, second, flow, mask
+    with_object = rng.random(b) < motion.object_probability
+    if not with_object.any():
+        return frames, second, flow, mask
+    return add_moving_objects(frames, second, flow, mask, torch.from_numpy(with_object), motion, rng)
+
+
+def ellipse_alpha(batch: int, height: int, width: int, rng: np.random.Generator) -> torch.Tensor:
+    """(B, 1, H, W) random rotated ellipses covering about 3–30 % of the frame, opaque
+    inside with a one-pixel antialiased edge."""
+    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
+                            indexing="ij")
+    alphas = []
+    for _ in range(batch):
+        cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
+        rx, ry = rng.uniform(0.1, 0.3, size=2) * min(height, width)
+        angle = rng.uniform(0, math.pi)
+        u = (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle)
+        v = -(xs - cx) * math.sin(angle) + (ys - cy) * math.cos(angle)
+        distance = torch.sqrt((u / rx) ** 2 + (v / ry) ** 2)
+        alphas.append(((1 - distance) * min(rx, ry) + 0.5).clamp(0, 1))
+    return torch.stack(alphas)[:, None]
+
+
+def add_moving_objects(frames: torch.Tensor, background2: torch.Tensor, background_flow: torch.Tensor,
+                       background_mask: torch.Tensor, with_object: torch.Tensor, motion: Motion,
+                       rng: np.random.Generator):
+    """Paste an independently moving object into the pairs where ``with_object`` is set.
+
+    The object's texture is another photo of the batch (mirrored, so a batch of one
+    works too), its alpha an ellipse, its own motion an affine flow of up to
+    ``object_shift_px``. Frame 2 shows the background moved by ``background_flow`` and
+    the object moved by its flow on top. The returned flow is the object's where
+    frame 2 shows the object and the background's elsewhere; the mask keeps pixels
+    whose source lies inside frame 1 and was not covered by the object there, minus a
+    two-pixel band along both frames' object edges.
+    """
+    b, _, h, w = frames.shape
+    device = frames.device
+    texture = frames.roll(1, dims=0).flip(-1)
+    alpha1 = ellipse_alpha(b, h, w, rng).to(device) * with_object.to(device).float()[:, None, None, None]
+    own = Motion(max_shift_px=motion.object_shift_px, max_zoom=motion.max_zoom, max_rotation_deg=2 * motion.max_rotation_deg,
+                 elastic_px=0.0, elastic_grid=2)
+    object_flow = random_flow(b, h, w, own, rng).to(device)
+    alpha2 = warp_tensor(alpha1, object_flow, padding="zeros")
+    texture2 = warp_tensor(texture, object_flow, padding="reflection")
+    first = frames * (1 - alpha1) + texture * alpha1
+    second = background2 * (1 - alpha2) + texture2 * alpha2
+    on_object = (alpha2 > 0.5)[:, 0, ..., None]
+    flow = torch.where(on_object, object_flow, background_flow)
+    covered_before = warp_tensor(alpha1, background_flow, padding="zeros")  # frame 1's alpha at each source point
+    uncovered = ((alpha2 <= 0.5) & (covered_before > 0.01)).float()
+    edges = (((alpha2 > 0.01) & (alpha2 < 0.99)) | ((covered_before > 0.01) & (covered_before < 0.99))).float()
+    edges = F.max_pool2d(edges, kernel_size=5, stride=1, padding=2)
+    mask = torch.where(on_object[..., 0][:, None], inside(object_flow), background_mask) * (1 - uncovered) * (1 - edges)
+    return first, second, flow, mask
 
 
 def output_temporal_loss(out1: torch.Tensor, out2: torch.Tensor, flow: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
