@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .cli import non_negative_float as _non_negative_float, positive_int as _positive_int
+from .cli import fraction as _fraction, non_negative_float as _non_negative_float, positive_int as _positive_int
 from .devices import DEVICES
 from .loss_networks import LOSS_NETWORKS
 from .losses import STYLE_NORMALISATIONS, STYLE_STATISTICS
@@ -215,13 +215,6 @@ def _cmd_flicker(args, parser) -> int:
             print(f"{name}warping error {result.warping_error:.6f}  floor {result.floor:.6f}  "
                   f"ratio {result.ratio:.2f}  ({result.frames} frames)")
     return 0
-
-
-def _fraction(text: str) -> float:
-    value = float(text)
-    if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
 
 
 def _add_finetune(sub, add_common) -> None:

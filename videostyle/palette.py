@@ -21,8 +21,6 @@ Index 255 is never in the palette: it marks transparent pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from PIL import Image
 
@@ -30,18 +28,6 @@ TRANSPARENT_INDEX = 255
 PALETTE_COLOURS = 255
 KEEP_LEVELS = 6  # default of ``run --gif-keep-levels``
 PALETTE_TOLERANCE = 0.5
-
-
-@dataclass
-class QuantizerStats:
-    frames: int = 0
-    palettes: int = 0
-    kept_pixels: int = 0
-    pixels: int = 0
-
-    @property
-    def kept_fraction(self) -> float:
-        return self.kept_pixels / self.pixels if self.pixels else 0.0
 
 
 def _squared_error(indexed: Image.Image, rgb: np.ndarray) -> float:
@@ -58,7 +44,7 @@ class StableQuantizer:
             raise ValueError("palette_tolerance and keep_levels must be >= 0")
         self.palette_tolerance = palette_tolerance
         self.keep_levels = keep_levels
-        self.stats = QuantizerStats()
+        self.palettes = 0  # palettes made so far: 1 for a still scene, one per frame with keep_levels=0
         self._palette: Image.Image | None = None
         self._palette_shape: tuple[int, ...] | None = None
         self._indices: np.ndarray | None = None
@@ -81,7 +67,7 @@ class StableQuantizer:
         # index 255, which GIF readers then show as transparent
         fresh.putpalette(entries + entries[:3] * (256 - len(entries) // 3))
         self._palette, self._palette_shape = fresh, rgb.shape
-        self.stats.palettes += 1
+        self.palettes += 1
         return True
 
     def __call__(self, rgb: np.ndarray, transparent: np.ndarray | None = None) -> Image.Image:
@@ -95,14 +81,11 @@ class StableQuantizer:
             keep &= self._indices != TRANSPARENT_INDEX
             indices = np.where(keep, self._indices, indices)
             self._reference = np.where(keep[..., None], self._reference, colours)
-            self.stats.kept_pixels += int(keep.sum())
         else:
             self._reference = colours
         if transparent is not None:
             indices[transparent] = TRANSPARENT_INDEX
         self._indices = indices
-        self.stats.frames += 1
-        self.stats.pixels += indices.size
         out = Image.fromarray(indices.astype(np.uint8), mode="P")
         out.putpalette(self._palette.getpalette())
         return out

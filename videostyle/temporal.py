@@ -45,11 +45,17 @@ class Motion:
     object_shift_px: float = 12.0
 
 
+def pixel_grid(height: int, width: int, like: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ys, xs): each pixel's row and column, (H, W), on ``like``'s device and dtype
+    (default: float32 on the CPU)."""
+    options = {"device": like.device, "dtype": like.dtype} if like is not None else {"dtype": torch.float32}
+    return torch.meshgrid(torch.arange(height, **options), torch.arange(width, **options), indexing="ij")
+
+
 def warp_tensor(images: torch.Tensor, flow: torch.Tensor, padding: str = "border") -> torch.Tensor:
     """Sample (B, C, H, W) ``images`` at ``x + flow(x)``; ``flow`` is (B, H, W, 2) in pixels."""
     b, _, h, w = images.shape
-    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    ys, xs = pixel_grid(h, w, flow)
     gx = (xs + flow[..., 0]) * (2 / max(w - 1, 1)) - 1
     gy = (ys + flow[..., 1]) * (2 / max(h - 1, 1)) - 1
     grid = torch.stack([gx, gy], dim=-1).to(images.dtype)
@@ -59,8 +65,7 @@ def warp_tensor(images: torch.Tensor, flow: torch.Tensor, padding: str = "border
 def inside(flow: torch.Tensor) -> torch.Tensor:
     """(B, 1, H, W) float mask: 1 where ``x + flow(x)`` lies inside the frame."""
     _, h, w, _ = flow.shape
-    ys, xs = torch.meshgrid(torch.arange(h, device=flow.device, dtype=flow.dtype),
-                            torch.arange(w, device=flow.device, dtype=flow.dtype), indexing="ij")
+    ys, xs = pixel_grid(h, w, flow)
     x, y = xs + flow[..., 0], ys + flow[..., 1]
     return ((x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)).float()[:, None]
 
@@ -68,8 +73,7 @@ def inside(flow: torch.Tensor) -> torch.Tensor:
 def random_flow(batch: int, height: int, width: int, motion: Motion, rng: np.random.Generator) -> torch.Tensor:
     """(B, H, W, 2) smooth random flows: affine (shift, zoom, rotation about the centre)
     plus a bicubic-upsampled random displacement grid."""
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
-                            indexing="ij")
+    ys, xs = pixel_grid(height, width)
     cx, cy = (width - 1) / 2, (height - 1) / 2
     flows = []
     for _ in range(batch):
@@ -104,8 +108,7 @@ def synthetic_pairs(frames: torch.Tensor, motion: Motion, rng: np.random.Generat
 def ellipse_alpha(batch: int, height: int, width: int, rng: np.random.Generator) -> torch.Tensor:
     """(B, 1, H, W) random rotated ellipses covering about 3–30 % of the frame, opaque
     inside with a one-pixel antialiased edge."""
-    ys, xs = torch.meshgrid(torch.arange(height, dtype=torch.float32), torch.arange(width, dtype=torch.float32),
-                            indexing="ij")
+    ys, xs = pixel_grid(height, width)
     alphas = []
     for _ in range(batch):
         cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
@@ -135,20 +138,20 @@ def add_moving_objects(frames: torch.Tensor, background2: torch.Tensor, backgrou
     device = frames.device
     texture = frames.roll(1, dims=0).flip(-1)
     alpha1 = ellipse_alpha(b, h, w, rng).to(device) * with_object.to(device).float()[:, None, None, None]
-    own = Motion(max_shift_px=motion.object_shift_px, max_zoom=motion.max_zoom, max_rotation_deg=2 * motion.max_rotation_deg,
-                 elastic_px=0.0, elastic_grid=2)
+    own = Motion(max_shift_px=motion.object_shift_px, max_zoom=motion.max_zoom,
+                 max_rotation_deg=2 * motion.max_rotation_deg, elastic_px=0.0, elastic_grid=2)
     object_flow = random_flow(b, h, w, own, rng).to(device)
     alpha2 = warp_tensor(alpha1, object_flow, padding="zeros")
     texture2 = warp_tensor(texture, object_flow, padding="reflection")
     first = frames * (1 - alpha1) + texture * alpha1
     second = background2 * (1 - alpha2) + texture2 * alpha2
-    on_object = (alpha2 > 0.5)[:, 0, ..., None]
-    flow = torch.where(on_object, object_flow, background_flow)
+    on_object = alpha2 > 0.5
+    flow = torch.where(on_object.permute(0, 2, 3, 1), object_flow, background_flow)
     covered_before = warp_tensor(alpha1, background_flow, padding="zeros")  # frame 1's alpha at each source point
     uncovered = ((alpha2 <= 0.5) & (covered_before > 0.01)).float()
     edges = (((alpha2 > 0.01) & (alpha2 < 0.99)) | ((covered_before > 0.01) & (covered_before < 0.99))).float()
     edges = F.max_pool2d(edges, kernel_size=5, stride=1, padding=2)
-    mask = torch.where(on_object[..., 0][:, None], inside(object_flow), background_mask) * (1 - uncovered) * (1 - edges)
+    mask = torch.where(on_object, inside(object_flow), background_mask) * (1 - uncovered) * (1 - edges)
     return first, second, flow, mask
 
 
