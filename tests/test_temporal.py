@@ -37,12 +37,15 @@ def panning_frames(count: int = 8, size=(96, 72), step: int = 3) -> list[np.ndar
 
 
 def write_lossless(path: Path, frames, pts=None, time_base=Fraction(1, 1000)) -> None:
+    """FFV1; RGB frames, or RGBA frames (kept with their alpha)."""
+    rgba = frames[0].shape[2] == 4
     with av.open(str(path), "w") as out:
         stream = out.add_stream("ffv1")
-        stream.width, stream.height, stream.pix_fmt = frames[0].shape[1], frames[0].shape[0], "bgr0"
+        stream.width, stream.height = frames[0].shape[1], frames[0].shape[0]
+        stream.pix_fmt = "bgra" if rgba else "bgr0"
         stream.time_base = stream.codec_context.time_base = time_base
         for i, frame in enumerate(frames):
-            f = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            f = av.VideoFrame.from_ndarray(frame, format="rgba" if rgba else "rgb24")
             f.pts = pts[i] if pts else i * 40
             f.time_base = time_base
             for packet in stream.encode(f):
@@ -80,6 +83,32 @@ def test_stable_stylization_scores_near_the_floor_and_flicker_far_above(clips):
     assert stable.ratio < 3, stable.ratio  # contrast x1.3 scales the floor by at most 1.69
     assert flicker.ratio > 10 * stable.ratio, (flicker.ratio, stable.ratio)
     assert all(f["mask_fraction"] > 0.8 for f in stable.per_frame)
+
+
+def test_moving_transparent_hole_is_masked_not_counted_as_flicker(tmp_path):
+    """Regression: a hole moving against the pan (like pigs_in_a_polka.gif) put the
+    stylized colours' distance to the background into the error at its edges, so a
+    perfectly stable dark stylization measured 2.3x its floor instead of ~0.19x."""
+    frames = panning_frames()
+    holes = []
+    for i in range(len(frames)):
+        alpha = np.full(frames[0].shape[:2], 255, np.uint8)
+        alpha[20:50, 60 - 4 * i:80 - 4 * i] = 0
+        holes.append(alpha)
+
+    def dark(rgb):  # a stable per-pixel style, far from the white background
+        return colour_transform(rgb) // 3
+
+    write_lossless(tmp_path / "opaque.mkv", frames)
+    write_lossless(tmp_path / "opaque_dark.mkv", [dark(f) for f in frames])
+    write_lossless(tmp_path / "holes.mkv", [np.dstack([f, a]) for f, a in zip(frames, holes)])
+    write_lossless(tmp_path / "holes_dark.mkv", [np.dstack([dark(f), a]) for f, a in zip(frames, holes)])
+    opaque = warping_error(tmp_path / "opaque.mkv", tmp_path / "opaque_dark.mkv")
+    holes_result = warping_error(tmp_path / "holes.mkv", tmp_path / "holes_dark.mkv")
+    assert opaque.ratio < 0.25
+    assert abs(holes_result.ratio / opaque.ratio - 1) < 0.25, (holes_result.ratio, opaque.ratio)
+    hole_share = 30 * 20 / holes[0].size
+    assert all(f["mask_fraction"] <= 1 - hole_share for f in holes_result.per_frame)
 
 
 def test_mismatched_inputs_are_clear_errors(clips, tmp_path):

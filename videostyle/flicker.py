@@ -2,7 +2,11 @@
 
 For consecutive frames t, t+1 of the ORIGINAL video, optical flow F (t → t+1) and its
 occlusion mask M (forward–backward consistency and motion boundaries, Ruder et al.
-2016 thresholds; see :mod:`videostyle.flow`) are computed once. The STYLIZED frame t+1
+2016 thresholds; see :mod:`videostyle.flow`) are computed once. In videos and GIFs with
+transparency, M also drops the ORIGINAL's fully transparent pixels and those whose alpha
+changes along F: they moved into or out of a hole, which is an occlusion too (without
+this, a moving hole's edge counted the stylized colours' distance to the background as
+flicker). The STYLIZED frame t+1
 is warped back onto frame t along F, and
 
     E(t) = sum over M of |O_t − warp(O_{t+1}, F)|² / (number of masked values),
@@ -26,7 +30,7 @@ import numpy as np
 
 from .decode import VideoSource
 from .errors import InputError
-from .flow import optical_flow, valid_mask, warp
+from .flow import alpha_mask, optical_flow, valid_mask, warp
 from .pipeline import flatten_alpha
 
 
@@ -55,7 +59,7 @@ def masked_error(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 def _frames(source: VideoSource):
     for item in source:
         if hasattr(item, "rgb"):
-            yield item.pts * item.time_base, flatten_alpha(item.rgb, item.alpha)
+            yield item.pts * item.time_base, flatten_alpha(item.rgb, item.alpha), item.alpha
 
 
 def warping_error(original: str | os.PathLike, stylized: str | os.PathLike,
@@ -80,20 +84,20 @@ def warping_error(original: str | os.PathLike, stylized: str | os.PathLike,
                     raise InputError(f"has {more_b} frames, the original {more_a}; "
                                      "both must have the same frames", stylized)
                 break
-            (time_a, rgb_a), (time_b, rgb_b) = a, b
+            (time_a, rgb_a, alpha_a), (time_b, rgb_b, _) = a, b
             if abs(time_a - time_b) > tolerance:
                 raise InputError(f"frame {count} is at {float(time_b):.3f} s, the original's at "
                                  f"{float(time_a):.3f} s; the frames cannot be paired", stylized)
             if previous is not None:
-                prev_a, prev_b, prev_time = previous
+                prev_a, prev_alpha, prev_b, prev_time = previous
                 forward = optical_flow(prev_a, rgb_a)
                 backward = optical_flow(rgb_a, prev_a)
-                mask = valid_mask(forward, backward)
+                mask = valid_mask(forward, backward) & alpha_mask(prev_alpha, alpha_a, forward)
                 err_b = masked_error(prev_b / 255.0, warp(rgb_b, forward) / 255.0, mask)
                 err_a = masked_error(prev_a / 255.0, warp(rgb_a, forward) / 255.0, mask)
                 per_frame.append({"index": count - 1, "time_s": float(prev_time), "warping_error": err_b,
                                   "floor": err_a, "mask_fraction": float(mask.mean())})
-            previous = (rgb_a, rgb_b, time_a)
+            previous = (rgb_a, alpha_a, rgb_b, time_a)
             count += 1
             if progress:
                 progress(count, total)

@@ -16,6 +16,8 @@ CONSISTENCY_RELATIVE = 0.01
 CONSISTENCY_ABSOLUTE = 0.5
 BOUNDARY_RELATIVE = 0.01
 BOUNDARY_ABSOLUTE = 0.002
+# alpha (0-255) may change by this much along the flow before a pixel counts as occluded
+ALPHA_TOLERANCE = 8
 
 
 def _cv2():
@@ -69,3 +71,16 @@ def valid_mask(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
     dv_y, dv_x = np.gradient(forward[..., 1])
     boundary = du_x ** 2 + du_y ** 2 + dv_x ** 2 + dv_y ** 2 > BOUNDARY_RELATIVE * (forward ** 2).sum(-1) + BOUNDARY_ABSOLUTE
     return consistent & ~boundary & inside_mask(forward)
+
+
+def alpha_mask(alpha_a: np.ndarray | None, alpha_b: np.ndarray | None, forward: np.ndarray) -> np.ndarray:
+    """True where frame A's pixel shows something (not fully transparent) and keeps its
+    alpha at ``x + forward(x)`` in frame B. Where the alpha changes along the flow, the
+    pixel moved into or out of a transparent area: it is occluded, like a pixel that
+    leaves the frame. All True for opaque video (``None``)."""
+    if alpha_a is None and alpha_b is None:
+        return np.ones(forward.shape[:2], dtype=bool)
+    full = np.full(forward.shape[:2], 255, np.float32)
+    a = full if alpha_a is None else alpha_a.astype(np.float32)
+    b = full if alpha_b is None else alpha_b.astype(np.float32)
+    return (a > 0) & (np.abs(warp(b, forward) - a) <= ALPHA_TOLERANCE)
