@@ -152,6 +152,8 @@ def test_usage_errors_exit_2(tmp_path, tiny_model):
     assert result.returncode == 2 and "--gif-keep-levels" in result.stderr
     result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--moving-objects", "1.5")
     assert result.returncode == 2 and "--moving-objects" in result.stderr
+    result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--compressed-pairs", "-0.1")
+    assert result.returncode == 2 and "--compressed-pairs" in result.stderr
 
 
 def test_folder_run_goes_on_past_a_broken_file_and_mirrors_the_tree(tmp_path, tiny_model):

@@ -19,7 +19,7 @@ from videostyle.flicker import warping_error
 from videostyle.flow import optical_flow, valid_mask, warp
 from videostyle.pipeline import stylize_file
 from videostyle.stabilize import Stabilizer
-from videostyle.temporal import Motion, output_temporal_loss, synthetic_pairs
+from videostyle.temporal import Motion, compress_pairs, output_temporal_loss, synthetic_pairs
 from videostyle.transformer_net import TransformerNet
 
 
@@ -199,6 +199,23 @@ def test_moving_objects_have_exact_flow_and_mask_the_uncovered_background():
     assert output_temporal_loss(first, second, plain[2], mask).item() > 1e-4
 
 
+def test_compressed_pairs_carry_independent_codec_noise_and_keep_the_flow():
+    photos = torch.from_numpy(np.stack([scene(64, 64), scene(64, 64)[::-1]]).copy()).permute(0, 3, 1, 2).float() / 255
+    first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert compress_pairs(first, second, 0.0, rng) == (first, second)
+    assert rng.bit_generator.state == state  # share 0 draws nothing: earlier runs repeat exactly
+    c1, c2 = compress_pairs(first, second, 1.0, rng)
+    for before, after in ((first, c1), (second, c2)):
+        change = (after - before).abs().mean().item()
+        assert 0.001 < change < 0.05, change  # a JPEG round trip, not a different picture
+        assert 0 <= after.min().item() and after.max().item() <= 1
+    # the frames' codec noise differs, so the exact flow no longer matches them perfectly
+    assert output_temporal_loss(first, second, flow, mask).item() < 1e-10
+    assert output_temporal_loss(c1, c2, flow, mask).item() > 1e-5
+
+
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
     root = tmp_path_factory.mktemp("finetune")
@@ -252,8 +269,8 @@ def test_finetune_reduces_the_temporal_loss(tmp_path, tiny_base):
 
 def test_finetune_resume_is_exact(tmp_path, tiny_base):
     motion = Motion(max_shift_px=2, elastic_px=0.5, object_probability=0.5, object_shift_px=3)  # objects drawn too
-    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion))
-    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, motion=motion,
+    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion, compressed_share=0.5))
+    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, motion=motion, compressed_share=0.5,
                                      resume=str(full.run_dir / "checkpoints" / "step_000002.pt")))
     assert resumed.history == full.history
     a = torch.load(full.model_path, weights_only=True)
@@ -277,13 +294,14 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
     result = subprocess.run([sys.executable, "-m", "videostyle", "finetune", "--model", str(model), "--data", str(photos),
                              "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
-                             "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25", "--device", "cpu",
+                             "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25",
+                             "--compressed-pairs", "0.5", "--device", "cpu",
                              "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["temporal"]["temporal_weight"] == 500 and card["temporal"]["noise_std"] == 0.05
-    assert card["temporal"]["motion"]["object_probability"] == 0.25
+    assert card["temporal"]["motion"]["object_probability"] == 0.25 and card["temporal"]["compressed_share"] == 0.5
     styled = tmp_path / "styled.mkv"
     result = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
                              "-o", str(styled), "--stabilize", "0.7", "-q"], capture_output=True, text=True, timeout=300)

@@ -240,6 +240,9 @@ def _add_finetune(sub, add_common) -> None:
     g.add_argument("--moving-objects", type=_fraction, default=Motion.object_probability, metavar="SHARE",
                    help="share of synthetic pairs in which an object cut from another photo moves on its own "
                    f"over the moving background, 0 to 1 (default: {Motion.object_probability:g})")
+    g.add_argument("--compressed-pairs", type=_fraction, default=0.0, metavar="SHARE",
+                   help="share of synthetic pairs whose two frames are each JPEG-compressed at their own random "
+                   "quality (25-90), like codec noise in real footage, 0 to 1 (default: 0)")
     add_loss_options(p)
     add_training_options(p)
     p.set_defaults(loss_net=None, style_size=None, batch_size=2, lr=2e-4, sample_every=100, checkpoint_every=200)
@@ -256,6 +259,7 @@ def _cmd_finetune(args, parser) -> int:
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,
                             motion=Motion(object_probability=args.moving_objects),
+                            compressed_share=args.compressed_pairs,
                             **{**loss_kwargs(args), "antialias": None if args.antialias else False}, **kwargs)
     result = _with_bar(args, "finetune", lambda bar: finetune(config, bar))
     if not args.quiet:

@@ -10,6 +10,9 @@ defaults or the values given — while adding three temporal terms on frame pair
 - features: the same on the encoder output, ReCoNet-style (``feature_weight``);
 - noise: ‖T(I + n) − T(I)‖² for Gaussian n (``noise_weight``, ``noise_std``; Gupta et al.).
 
+``compressed_share`` of the synthetic pairs have each frame JPEG-compressed on its own
+(codec noise that changes between frames, as in real footage).
+
 Samples, checkpoints and exact resume work as in :mod:`videostyle.training`.
 """
 
@@ -31,8 +34,8 @@ from .data import TrainingImages, list_images, split_holdout
 from .devices import autocast, resolve_device
 from .errors import ConfigError
 from .models import resolve_model
-from .temporal import (Motion, VideoPairs, feature_temporal_loss, noise_stability_loss, output_temporal_loss,
-                       synthetic_pairs)
+from .temporal import (Motion, VideoPairs, compress_pairs, feature_temporal_loss, noise_stability_loss,
+                       output_temporal_loss, synthetic_pairs)
 from .training import (LOSS_DEFAULTS, LossOptions, Prefetcher, RunProgress, TrainResult, amp_dtype_for, build_perceptual_loss,
                        machine_card, prepare_network, total_steps)
 
@@ -57,6 +60,7 @@ class FinetuneConfig(LossOptions):
     noise_weight: float = 600.0
     noise_std: float = 0.03
     motion: Motion = Motion()
+    compressed_share: float = 0.0
     real_pair_fraction: float = 0.5
     image_size: int = 256
     batch_size: int = 2
@@ -151,6 +155,7 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
         rng = np.random.default_rng([config.seed, step, 3])
         photos = prefetch.get(step, prefetch=step + 1 < steps)
         first, second, flow, mask = synthetic_pairs(photos, config.motion, rng)
+        first, second = compress_pairs(first, second, config.compressed_share, rng)
         if real is not None:
             take = rng.random(config.batch_size) < config.real_pair_fraction
             if take.any():
@@ -207,6 +212,7 @@ def finetune_card(config, losses, settings, steps, wall_s, final, device, n_trai
     card["temporal"] = {"base_model": str(config.model), "temporal_weight": config.temporal_weight,
                         "feature_weight": config.feature_weight, "noise_weight": config.noise_weight,
                         "noise_std": config.noise_std, "motion": dataclasses.asdict(config.motion),
+                        "compressed_share": config.compressed_share,
                         "videos": config.videos, "real_pair_fraction": config.real_pair_fraction if config.videos else 0.0,
                         "steps": steps, "batch_size": config.batch_size, "image_size": config.image_size,
                         "lr": config.lr, "training_images": n_train, "unreadable_images": n_bad,

@@ -9,6 +9,10 @@ on its own over the background (as in FlyingChairs, Dosovitskiy et al. 2015):
 real footage has such independent motion, and the network has to keep the background's
 texture still next to it. Its flow is exact too; the mask drops the background that the
 object uncovers and a band along the object's edge.
+With ``compressed_share`` (``finetune --compressed-pairs``), that share of the
+synthetic pairs has each frame JPEG-compressed on its own, at an independent random
+quality: real footage carries codec noise that differs from frame to frame, and the
+network must not turn it into texture that moves.
 With videos, consecutive frames of real clips are paired, with DIS flow and the
 occlusion mask of the flicker metric (:mod:`videostyle.flow`).
 
@@ -17,6 +21,7 @@ Convention as in :mod:`videostyle.flow`: ``frame2(x) ≈ frame1(x + flow(x))``.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -103,6 +108,35 @@ def synthetic_pairs(frames: torch.Tensor, motion: Motion, rng: np.random.Generat
     if not with_object.any():
         return frames, second, flow, mask
     return add_moving_objects(frames, second, flow, mask, torch.from_numpy(with_object), motion, rng)
+
+
+JPEG_QUALITY = (25, 90)  # range of the independent per-frame qualities of compressed pairs
+
+
+def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """A (3, H, W) image in [0, 1] after a JPEG round trip at ``quality`` (Pillow)."""
+    from PIL import Image
+
+    array = (image.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=int(quality))
+    buffer.seek(0)
+    with Image.open(buffer) as decoded:
+        return torch.from_numpy(np.asarray(decoded.convert("RGB")).astype(np.float32) / 255).permute(2, 0, 1)
+
+
+def compress_pairs(first: torch.Tensor, second: torch.Tensor, share: float, rng: np.random.Generator):
+    """In ``share`` of the pairs (CPU tensors), JPEG-compress each frame at its own random
+    quality in ``JPEG_QUALITY``. Flow and mask stay valid: compression moves nothing.
+    With share 0 nothing is drawn, so runs without it repeat exactly as before."""
+    if not share:
+        return first, second
+    first, second = first.clone(), second.clone()
+    for i in range(first.shape[0]):
+        if rng.random() < share:
+            q1, q2 = rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1, size=2)
+            first[i], second[i] = jpeg(first[i], q1), jpeg(second[i], q2)
+    return first, second
 
 
 def ellipse_alpha(batch: int, height: int, width: int, rng: np.random.Generator) -> torch.Tensor:
