@@ -194,7 +194,9 @@ def main() -> None:
     write_section("flicker", "\n".join([header("Flicker (`benchmarks/flicker.py`)"),
                                         "Temporal warping error (Lai et al. 2018; RGB in [0, 1]) of each output "
                                         "against the flow of the original at the same size; floor = the original's "
-                                        "own error. Generated clips: a virtual camera panning, zooming or shaking "
+                                        "own error; in clips with transparency the mask also drops pixels that "
+                                        "are transparent in the original or whose alpha changes along the flow. "
+                                        "Generated clips: a virtual camera panning, zooming or shaking "
                                         "over scikit-image sample photos (not training data). Frames/s are wall-clock and "
                                         "depend on what else ran on the machine at the time. Outputs are H.264 (or GIF for "
                                         "GIF clips); libx264 with threads was not bit-exact under load here, so errors move "
