@@ -189,8 +189,9 @@ def _add_flicker(sub, add_common) -> None:
     p = sub.add_parser("flicker", help="measure flicker: temporal warping error of a stylized video",
                        description="Temporal warping error (Lai et al. 2018) of STYLIZED along the optical flow "
                        "of ORIGINAL (OpenCV DIS flow, occlusion mask by forward-backward consistency and motion "
-                       "boundaries, and where ORIGINAL is transparent or its alpha changes along the flow), RGB in [0, 1]; also the same number for ORIGINAL itself (the floor) and "
-                       "their ratio. Frames are paired by presentation time.")
+                       "boundaries, and where ORIGINAL is transparent or its alpha changes along the flow), "
+                       "RGB in [0, 1]; also the same number for ORIGINAL itself (the floor) and their ratio. "
+                       "Frames are paired by presentation time.")
     p.add_argument("original")
     p.add_argument("stylized", nargs="+", help="one or more stylized versions of ORIGINAL (e.g. base and stable)")
     p.add_argument("--json", action="store_true",

@@ -6,8 +6,7 @@ occlusion mask M (forward–backward consistency and motion boundaries, Ruder et
 transparency, M also drops the ORIGINAL's fully transparent pixels and those whose alpha
 changes along F: they moved into or out of a hole, which is an occlusion too (without
 this, a moving hole's edge counted the stylized colours' distance to the background as
-flicker). The STYLIZED frame t+1
-is warped back onto frame t along F, and
+flicker). The STYLIZED frame t+1 is warped back onto frame t along F, and
 
     E(t) = sum over M of |O_t − warp(O_{t+1}, F)|² / (number of masked values),
 
