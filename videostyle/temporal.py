@@ -32,6 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .data import to_tensor
+
 log = logging.getLogger(__name__)
 
 
@@ -117,12 +119,13 @@ def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
     """A (3, H, W) image in [0, 1] after a JPEG round trip at ``quality`` (Pillow)."""
     from PIL import Image
 
+    # rounds half up, as in the measured --compressed-pairs runs (plotting.to_pil rounds half to even)
     array = (image.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(array).save(buffer, format="JPEG", quality=int(quality))
     buffer.seek(0)
     with Image.open(buffer) as decoded:
-        return torch.from_numpy(np.asarray(decoded.convert("RGB")).astype(np.float32) / 255).permute(2, 0, 1)
+        return to_tensor(decoded.convert("RGB"))
 
 
 def compress_pairs(first: torch.Tensor, second: torch.Tensor, share: float, rng: np.random.Generator):
