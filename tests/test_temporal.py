@@ -288,6 +288,24 @@ def test_finetune_with_real_video_pairs(tmp_path, tiny_base, clips):
     assert all(np.isfinite(r["temporal"]) for r in result.history)
 
 
+def test_real_pairs_mask_a_moving_transparent_hole_like_the_metric(tmp_path):
+    from videostyle.temporal import VideoPairs
+    frames = panning_frames(count=4, size=(64, 48))
+    holes = []
+    for i in range(len(frames)):
+        alpha = np.full((48, 64), 255, np.uint8)
+        alpha[10:30, 40 - 4 * i:56 - 4 * i] = 0
+        holes.append(alpha)
+    write_lossless(tmp_path / "holes.mkv", [np.dstack([f, a]) for f, a in zip(frames, holes)])
+    pairs = VideoPairs(tmp_path, 48, seed=0).pairs
+    assert len(pairs) == 3
+    for first, second, flow, mask in pairs:
+        assert mask.shape == (1, 48, 48) and 0.3 < mask.mean().item() < 1
+        # where frame 2 is transparent (flattened onto white), nothing is kept
+        transparent = (second == 1).all(0)
+        assert transparent.sum().item() >= 16 * 10 and not mask[0][transparent].any()
+
+
 def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
     root, photos, style, model = tiny_base
     out = tmp_path / "stable.pth"

@@ -53,7 +53,7 @@ def load_rgb(path: str | os.PathLike) -> Image.Image:
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
-    """PIL RGB -> float (3, H, W) in [0, 1]."""
+    """PIL RGB image (or (H, W, 3) uint8 array) -> float (3, H, W) in [0, 1]."""
     return torch.from_numpy(np.asarray(image, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
 
 

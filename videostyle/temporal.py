@@ -220,11 +220,12 @@ def noise_stability_loss(out_clean: torch.Tensor, out_noisy: torch.Tensor) -> to
 
 class VideoPairs:
     """Consecutive-frame pairs from real clips, cropped to ``size`` with DIS flow and the
-    metric's occlusion mask; ``pairs_per_clip`` pairs are drawn from each clip once."""
+    metric's occlusion mask (transparent pixels and moving hole edges included);
+    ``pairs_per_clip`` pairs are drawn from each clip once."""
 
     def __init__(self, folder: str | os.PathLike, size: int, seed: int, pairs_per_clip: int = 24):
         from .decode import VideoSource
-        from .flow import optical_flow, valid_mask
+        from .flow import alpha_mask, optical_flow, valid_mask
         from .pipeline import VIDEO_EXTENSIONS, GIF_EXTENSIONS, flatten_alpha
 
         rng = np.random.default_rng([seed, 7])
@@ -233,22 +234,24 @@ class VideoPairs:
         for clip in clips:
             try:
                 with VideoSource(clip, max_size=max(2 * size, 320)) as source:
-                    frames = [flatten_alpha(f.rgb, f.alpha) for f in source if hasattr(f, "rgb")]
+                    frames = [(flatten_alpha(f.rgb, f.alpha), f.alpha) for f in source if hasattr(f, "rgb")]
             except Exception as error:  # a clip that cannot be read is reported and left out
                 log.warning("leaving video %s out of the frame pairs (%s)", clip, error)
                 continue
-            if len(frames) < 2 or min(frames[0].shape[:2]) < size:
+            if len(frames) < 2 or min(frames[0][0].shape[:2]) < size:
                 continue
             for t in rng.choice(len(frames) - 1, size=min(pairs_per_clip, len(frames) - 1), replace=False):
-                a, b = frames[t], frames[t + 1]
-                y0 = int(rng.integers(0, a.shape[0] - size + 1))
-                x0 = int(rng.integers(0, a.shape[1] - size + 1))
-                a = np.ascontiguousarray(a[y0:y0 + size, x0:x0 + size])
-                b = np.ascontiguousarray(b[y0:y0 + size, x0:x0 + size])
+                height, width = frames[t][0].shape[:2]
+                y0 = int(rng.integers(0, height - size + 1))
+                x0 = int(rng.integers(0, width - size + 1))
+                crop = lambda x: None if x is None else np.ascontiguousarray(x[y0:y0 + size, x0:x0 + size])  # noqa: E731
+                a, alpha_a = map(crop, frames[t])
+                b, alpha_b = map(crop, frames[t + 1])
                 flow = optical_flow(b, a)  # frame2(x) ≈ frame1(x + flow)
-                mask = valid_mask(flow, optical_flow(a, b))
-                to_t = lambda im: torch.from_numpy(im).permute(2, 0, 1).float() / 255  # noqa: E731
-                self.pairs.append((to_t(a), to_t(b), torch.from_numpy(flow), torch.from_numpy(mask.astype(np.float32))[None]))
+                # the metric's mask, transparency included (videostyle.flicker)
+                mask = valid_mask(flow, optical_flow(a, b)) & alpha_mask(alpha_b, alpha_a, flow)
+                self.pairs.append((to_tensor(a), to_tensor(b), torch.from_numpy(flow),
+                                   torch.from_numpy(mask.astype(np.float32))[None]))
         if not self.pairs:
             from .errors import DataError
             raise DataError(f"no usable video clips (at least 2 frames, {size} px) found", folder)
