@@ -177,6 +177,43 @@ def test_stabilize_reduces_measured_flicker(clips, tmp_path):
     assert after < 0.6 * before, (before, after)
 
 
+def dark_fade_frames(levels=(3, 4), size=(96, 64)) -> list[np.ndarray]:
+    """Two frames of a fade from black: the same smooth scene at 0..3 and 0..4 grey levels."""
+    grey = scene(size[0], size[1]).astype(np.float32).mean(-1)
+    grey = (grey - grey.min()) / (grey.max() - grey.min())
+    return [np.repeat((grey * top).round().astype(np.uint8)[..., None], 3, -1) for top in levels]
+
+
+def test_stabilize_blends_a_dark_fade_the_flow_cannot_follow_instead_of_calling_it_a_cut():
+    # Before, a frame counted as a scene cut whenever the flow's mask covered under half of
+    # it; that left 74 % of the frames of bbb_480p_vp9_opus_1second.webm (a fade from black)
+    # unstabilized.
+    first, second = dark_fade_frames()
+    coverage = valid_mask(optical_flow(second, first), optical_flow(first, second)).mean()
+    assert coverage < 0.5  # what made the old rule call it a cut
+    stabilizer = Stabilizer(0.5)
+    styled_first = np.full_like(first, 200)
+    styled_second = np.full_like(second, 40)
+    stabilizer(first, styled_first)
+    out = stabilizer(second, styled_second)
+    assert stabilizer.cuts == 0
+    blended = (out != styled_second).any(-1)
+    assert blended.mean() == pytest.approx(coverage, abs=0.02)  # every pixel the mask keeps, and only those
+    assert np.all(out[blended] == 120)  # halfway between 40 and the warped 200
+
+
+def test_stabilize_leaves_a_scene_cut_alone():
+    first = panning_frames(1)[0]
+    second = np.ascontiguousarray(scene()[::-1, ::-1][:72, :96])  # another part of the scene, upside down
+    coverage = valid_mask(optical_flow(second, first), optical_flow(first, second)).mean()
+    assert coverage < 0.5
+    stabilizer = Stabilizer(0.5)
+    stabilizer(first, colour_transform(first))
+    styled = colour_transform(second)
+    assert np.array_equal(stabilizer(second, styled), styled)
+    assert stabilizer.cuts == 1
+
+
 def test_synthetic_pairs_have_exact_flow_and_mask():
     photos = torch.from_numpy(scene(64, 64).copy()).permute(2, 0, 1)[None].float() / 255
     first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))

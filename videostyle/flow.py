@@ -4,7 +4,8 @@ Flow comes from OpenCV's DIS optical flow (``opencv-python-headless``). Conventi
 flow ``F`` from frame A to frame B satisfies ``A(x) ≈ B(x + F(x))``, so :func:`warp`
 ``(B, F)`` brings B back onto A's pixel grid. Occlusions follow Ruder et al. (2016), as
 used by Lai et al. (2018): a pixel is not trusted where the forward and backward flows
-disagree, or on a motion boundary.
+disagree, or on a motion boundary. :func:`frame_correlation` tells a scene cut from
+footage the flow cannot follow (used by :mod:`videostyle.stabilize`).
 """
 
 from __future__ import annotations
@@ -84,3 +85,15 @@ def alpha_mask(alpha_a: np.ndarray | None, alpha_b: np.ndarray | None, forward: 
     a = full if alpha_a is None else alpha_a.astype(np.float32)
     b = full if alpha_b is None else alpha_b.astype(np.float32)
     return (a > 0) & (np.abs(warp(b, forward) - a) <= ALPHA_TOLERANCE)
+
+
+def frame_correlation(a: np.ndarray, b: np.ndarray, blur_px: float = 2.0) -> float:
+    """Pearson correlation of the grey levels of RGB frames ``a`` and ``b`` after a Gaussian
+    blur (codec noise aside, the same scene correlates even when the flow fails); 0 when
+    either frame is flat."""
+    cv2 = _cv2()
+    grey = [cv2.GaussianBlur(cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32), (0, 0), blur_px).ravel()
+            for f in (a, b)]
+    if grey[0].std() == 0 or grey[1].std() == 0:
+        return 0.0
+    return float(np.corrcoef(grey[0], grey[1])[0, 1])
