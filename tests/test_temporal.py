@@ -304,6 +304,20 @@ def test_finetune_reduces_the_temporal_loss(tmp_path, tiny_base):
     assert card["temporal"]["temporal_weight"] == 2000 and card["temporal"]["steps"] == 30
 
 
+def test_finetuned_card_does_not_keep_the_base_models_final_losses_note(tmp_path, tiny_base):
+    # the shipped stable cards said "mean over training steps 951-1000" (the base model's
+    # training) beside the fine-tune's own last-step losses
+    _, _, _, base = tiny_base
+    carded = tmp_path / "carded.pth"
+    carded.write_bytes(base.read_bytes())
+    carded.with_suffix(".json").write_text(json.dumps({"final_losses": {"total": 1.0},
+                                                       "final_losses_note": "mean over training steps 951-1000"}))
+    result = finetune(tiny_finetune(tmp_path, tiny_base, model=str(carded), iterations=2))
+    card = json.loads(result.model_path.with_suffix(".json").read_text())
+    assert card["final_losses_note"] == "the last fine-tuning step (2), one batch"
+    assert card["final_losses"]["total"] != 1.0
+
+
 def test_finetune_resume_is_exact(tmp_path, tiny_base):
     motion = Motion(max_shift_px=2, elastic_px=0.5, object_probability=0.5, object_shift_px=3)  # objects drawn too
     full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion, compressed_share=0.5))

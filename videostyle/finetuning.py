@@ -203,7 +203,8 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
 
 def finetune_card(config, losses, settings, steps, wall_s, final, device, n_train, n_bad) -> dict:
     base = model_card(config.model)
-    card = {k: v for k, v in base.items() if k not in {"final_losses", "flicker", "sample", "evaluation"}}
+    card = {k: v for k, v in base.items()
+            if k not in {"final_losses", "final_losses_note", "flicker", "sample", "evaluation"}}
     card["name"] = Path(config.out).stem
     card["title"] = f"{Path(config.out).stem} (temporally stable fine-tune of {Path(str(config.model)).stem})"
     card.setdefault("style", {}).update({"path": losses.style})
@@ -218,4 +219,5 @@ def finetune_card(config, losses, settings, steps, wall_s, final, device, n_trai
                         "lr": config.lr, "training_images": n_train, "unreadable_images": n_bad,
                         "wall_time_s": round(wall_s, 1), **machine_card(device)}
     card["final_losses"] = {k: round(v, 6) for k, v in final.items()}
+    card["final_losses_note"] = f"the last fine-tuning step ({steps}), one batch"
     return card
