@@ -133,7 +133,7 @@ def main() -> None:
     names = args.models or [n for n in models if f"{n}-stable" in models]
     half = cpu_supports_bf16()
     summary = {}
-    command = "python " + " ".join(["benchmarks/flicker.py"] + sys.argv[1:])
+    command = f"OMP_NUM_THREADS={torch.get_num_threads()} python " + " ".join(["benchmarks/flicker.py"] + sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clips = sorted(p for p in MEDIA.iterdir()) + generated_clips(tmp)
