@@ -57,15 +57,8 @@ def test_gif_properties_survive(converted, name):
         assert np.array_equal(before == 0, after == 0)
 
 
-class _Copy:
-    batch_size = 8
-
-    def __call__(self, frames):
-        return [f.copy() for f in frames]
-
-
 @pytest.mark.parametrize("name, cuts", [("bikes.mp4", 5), ("bbb_480p_vp9_opus_1second.webm", 2)])
-def test_stabilize_finds_the_scene_cuts_and_no_more(tmp_path, name, cuts):
+def test_stabilize_finds_the_scene_cuts_and_no_more(tmp_path, identity, name, cuts):
     # bikes.mp4 has five hard cuts (frames 30, 76, 137, 187, 242, checked by eye); frames
     # 100-101 are fast motion with the flow's mask under half the frame, the same scene.
     # The bbb clip is a fade from black: before, 17 of its 23 frame pairs counted as cuts;
@@ -75,5 +68,5 @@ def test_stabilize_finds_the_scene_cuts_and_no_more(tmp_path, name, cuts):
     from videostyle.stabilize import Stabilizer
 
     stabilizer = Stabilizer(0.5)
-    stylize_file(MEDIA / name, tmp_path / "out.mkv", _Copy(), max_size=320, frame_filter=stabilizer)
+    stylize_file(MEDIA / name, tmp_path / "out.mkv", identity, max_size=320, frame_filter=stabilizer)
     assert stabilizer.cuts == cuts

@@ -29,7 +29,7 @@ import numpy as np
 
 from .decode import VideoSource
 from .errors import InputError
-from .flow import alpha_mask, optical_flow, valid_mask, warp
+from .flow import flow_and_mask, warp
 from .pipeline import flatten_alpha
 
 
@@ -89,9 +89,7 @@ def warping_error(original: str | os.PathLike, stylized: str | os.PathLike,
                                  f"{float(time_a):.3f} s; the frames cannot be paired", stylized)
             if previous is not None:
                 prev_a, prev_alpha, prev_b, prev_time = previous
-                forward = optical_flow(prev_a, rgb_a)
-                backward = optical_flow(rgb_a, prev_a)
-                mask = valid_mask(forward, backward) & alpha_mask(prev_alpha, alpha_a, forward)
+                forward, mask = flow_and_mask(prev_a, rgb_a, prev_alpha, alpha_a)
                 err_b = masked_error(prev_b / 255.0, warp(rgb_b, forward) / 255.0, mask)
                 err_a = masked_error(prev_a / 255.0, warp(rgb_a, forward) / 255.0, mask)
                 per_frame.append({"index": count - 1, "time_s": float(prev_time), "warping_error": err_b,

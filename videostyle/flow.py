@@ -87,6 +87,15 @@ def alpha_mask(alpha_a: np.ndarray | None, alpha_b: np.ndarray | None, forward: 
     return (a > 0) & (np.abs(warp(b, forward) - a) <= ALPHA_TOLERANCE)
 
 
+def flow_and_mask(a: np.ndarray, b: np.ndarray, alpha_a: np.ndarray | None = None,
+                  alpha_b: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The flow from RGB frame ``a`` to ``b`` and where it can be trusted: the flicker
+    metric's occlusion mask (:func:`valid_mask`, and :func:`alpha_mask` when the frames
+    have alpha). Shared by the metric, real-video training pairs and ``--stabilize``."""
+    forward = optical_flow(a, b)
+    return forward, valid_mask(forward, optical_flow(b, a)) & alpha_mask(alpha_a, alpha_b, forward)
+
+
 def frame_correlation(a: np.ndarray, b: np.ndarray, blur_px: float = 2.0) -> float:
     """Pearson correlation of the grey levels of RGB frames ``a`` and ``b`` after a Gaussian
     blur (codec noise aside, the same scene correlates even when the flow fails); 0 when

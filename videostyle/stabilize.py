@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow import frame_correlation, optical_flow, valid_mask, warp
+from .flow import flow_and_mask, frame_correlation, warp
 
 
 class Stabilizer:
@@ -41,9 +41,7 @@ class Stabilizer:
         out = stylized
         if self._previous is not None and self._previous[0].shape == original.shape:
             previous_original, previous_output = self._previous
-            to_previous = optical_flow(original, previous_original)
-            from_previous = optical_flow(previous_original, original)
-            mask = valid_mask(to_previous, from_previous)
+            to_previous, mask = flow_and_mask(original, previous_original)
             if self.is_cut(mask, original, previous_original):
                 self.cuts += 1
             else:

@@ -225,7 +225,7 @@ class VideoPairs:
 
     def __init__(self, folder: str | os.PathLike, size: int, seed: int, pairs_per_clip: int = 24):
         from .decode import VideoSource
-        from .flow import alpha_mask, optical_flow, valid_mask
+        from .flow import flow_and_mask
         from .pipeline import VIDEO_EXTENSIONS, GIF_EXTENSIONS, flatten_alpha
 
         rng = np.random.default_rng([seed, 7])
@@ -247,9 +247,8 @@ class VideoPairs:
                 crop = lambda x: None if x is None else np.ascontiguousarray(x[y0:y0 + size, x0:x0 + size])  # noqa: E731
                 a, alpha_a = map(crop, frames[t])
                 b, alpha_b = map(crop, frames[t + 1])
-                flow = optical_flow(b, a)  # frame2(x) ≈ frame1(x + flow)
-                # the metric's mask, transparency included (videostyle.flicker)
-                mask = valid_mask(flow, optical_flow(a, b)) & alpha_mask(alpha_b, alpha_a, flow)
+                # frame2(x) ≈ frame1(x + flow); the metric's mask, transparency included
+                flow, mask = flow_and_mask(b, a, alpha_b, alpha_a)
                 self.pairs.append((to_tensor(a), to_tensor(b), torch.from_numpy(flow),
                                    torch.from_numpy(mask.astype(np.float32))[None]))
         if not self.pairs:
