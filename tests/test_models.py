@@ -137,3 +137,68 @@ def test_markdown_cards_link_their_samples_and_match_the_json():
         for link in links:
             assert (info.path.parent / link).resolve().is_file(), f"{name}: {link} does not exist"
     assert render_card({"name": "x", "sample": "examples/a.gif"}).count("](../examples/a.gif)") == 1
+
+
+def _random_net(**kwargs) -> TransformerNet:
+    torch.manual_seed(0)
+    net = TransformerNet(channels=8, residual_blocks=1, **kwargs).eval()
+    for m in net.modules():  # random norm affines, so that the flat-frame colour is not zero
+        if isinstance(m, torch.nn.InstanceNorm2d):
+            torch.nn.init.normal_(m.weight, 1.0, 0.5)
+            torch.nn.init.normal_(m.bias, 0.0, 0.5)
+    with torch.no_grad():  # output on a 0-255 scale with texture, like a trained one
+        net.deconv3.conv2d.weight.mul_(60)
+        net.deconv3.conv2d.bias.uniform_(50, 200)
+    return net
+
+
+def test_the_network_ignores_the_inputs_contrast():
+    """Why fades from black flash: instance norms remove every convolution's mean and
+    scale, so a photo dimmed to noise level (std ~0.15 grey levels) and lifted by 3
+    levels comes out as the photo does."""
+    net = _random_net()
+    photo = torch.rand(1, 3, 32, 32) * 255
+    with torch.no_grad():
+        full, faint = net(photo), net(0.002 * photo + 3)
+    assert (full - faint).abs().max() < 0.01 * full.std()
+
+
+def test_fade_from_black_is_not_painted_at_full_strength():
+    net = _random_net(contrast_ramp=4.0)
+    plain = _random_net()
+    photo = torch.rand(2, 3, 32, 32) * 255
+    faint = 0.002 * photo + 3  # std ~0.15 levels
+    mixed = torch.cat([photo[:1], faint[1:]])  # per image within a batch
+    with torch.no_grad():
+        flat, raw, out = net.flat_output(photo), plain(mixed), net(mixed)
+        black = net(torch.zeros(1, 3, 32, 32))
+    assert torch.equal(out[0], raw[0])  # a normal frame: bit for bit
+    gain = float(faint[1].std()) / 4.0
+    assert 0.01 < gain < 0.1
+    assert torch.allclose(out[1], flat[0] + gain * (raw[1] - flat[0]), atol=1e-3)
+    assert (out[1] - flat[0]).abs().max() < 0.1 * (raw[1] - flat[0]).abs().max()
+    assert flat.min() > 10 and raw[1].std() > 10  # neither the flat colour nor the texture is trivial
+    assert torch.allclose(black, flat.expand_as(black), atol=1e-3)  # a black frame is the flat colour already
+    assert list(net.state_dict()) == list(plain.state_dict())  # the ramp is not a weight
+
+
+def test_the_contrast_ramp_comes_from_the_model_card(tmp_path):
+    path = tmp_path / "m.pth"
+    torch.save(TransformerNet(channels=8, residual_blocks=1).state_dict(), path)
+    assert load_model(path).contrast_ramp == 0.0  # no card: off
+    path.with_suffix(".json").write_text('{"architecture": {"channels": 8, "contrast_ramp": 6}}')
+    assert load_model(path).contrast_ramp == 6.0
+    assert load_model(path, contrast_ramp=0).contrast_ramp == 0.0
+    path.with_suffix(".json").write_text('{"architecture": {"contrast_ramp": "high"}}')
+    with pytest.raises(ModelError, match="contrast_ramp 'high'"):
+        load_model(path)
+    path.with_suffix(".json").write_text("{not json")
+    with pytest.raises(ModelError, match="cannot be read"):
+        load_model(path)
+
+
+def test_shipped_stable_models_fade_low_contrast_frames_and_base_models_do_not():
+    models = available_models()
+    for name in models:
+        expected = 4.0 if name.endswith("-stable") else 0.0
+        assert load_model(name).contrast_ramp == expected, name

@@ -143,6 +143,7 @@ class RunConfig:
     preset: str | None = None
     stabilize: float | None = None
     gif_keep_levels: int = KEEP_LEVELS
+    contrast_ramp: float | None = None  # None: the model card's
 
 
 def run(config: RunConfig, progress: ProgressCallback | None = None,
@@ -155,7 +156,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None,
     name, _ = resolve_model(config.model)
     if jobs is None:
         jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
-    stylizer = Stylizer(load_model(config.model), config.device, config.batch_size, config.half)
+    stylizer = Stylizer(load_model(config.model, contrast_ramp=config.contrast_ramp), config.device, config.batch_size, config.half)
     encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels)
 
     def convert(job: Job) -> FileResult:

@@ -77,6 +77,10 @@ def _add_run(sub) -> None:
     p.add_argument("--stabilize", nargs="?", const=0.5, type=positive_float, metavar="STRENGTH",
                    help="blend each frame with the flow-warped previous output where visible, to cut flicker "
                    "(STRENGTH 0..1, default 0.5)")
+    p.add_argument("--contrast-ramp", type=non_negative_float, metavar="STD",
+                   help="fade the output of near-flat frames (grey-level standard deviation below STD, 0-255) "
+                   "toward the network's flat-frame colour, so fades from black do not flash with painted noise; "
+                   "0 turns it off (default: what the model card records: 4 for the -stable models, else off)")
     p.add_argument("--gif-keep-levels", type=int, default=KEEP_LEVELS, metavar="N",
                    help="GIF output: frames share a palette while it fits, and a pixel keeps its colour while the "
                    "frame changes it by at most N levels (0-255), so still areas do not shimmer; 0 = a fresh "
@@ -158,7 +162,7 @@ def _cmd_run(args, parser) -> int:
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
                        batch_size=args.batch_size, half=args.half, max_size=args.max_size, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
-                       gif_keep_levels=args.gif_keep_levels)
+                       gif_keep_levels=args.gif_keep_levels, contrast_ramp=args.contrast_ramp)
     name, _ = resolve_model(config.model)
     jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
     if not jobs:

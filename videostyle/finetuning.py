@@ -61,6 +61,7 @@ class FinetuneConfig(LossOptions):
     noise_std: float = 0.03
     motion: Motion = Motion()
     compressed_share: float = 0.0
+    contrast_ramp: float = 4.0  # recorded in the card; see videostyle.transformer_net
     real_pair_fraction: float = 0.5
     image_size: int = 256
     batch_size: int = 2
@@ -195,16 +196,21 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
     progress_log.finish(["perceptual", "temporal", "feature", "noise"],
                         {"temporal": config.temporal_weight, "feature": config.feature_weight,
                          "noise": config.noise_weight})
-    card = finetune_card(config, losses, settings, steps, wall_s, parts, device, len(data), len(data.unreadable))
+    card = finetune_card(config, losses, settings, steps, wall_s, parts, device, len(data), len(data.unreadable),
+                         model.architecture)
     save_model(Path(config.out), model, card)
     return TrainResult(Path(config.out), run_dir, steps, wall_s, parts, len(data.unreadable),
                        progress_log.runlog.history)
 
 
-def finetune_card(config, losses, settings, steps, wall_s, final, device, n_train, n_bad) -> dict:
+def finetune_card(config, losses, settings, steps, wall_s, final, device, n_train, n_bad,
+                  architecture: dict | None = None) -> dict:
     base = model_card(config.model)
     card = {k: v for k, v in base.items()
             if k not in {"final_losses", "final_losses_note", "flicker", "sample", "evaluation"}}
+    recorded = {k: v for k, v in {**base.get("architecture", {}), **(architecture or {})}.items()
+                if not k.startswith("contrast_ramp")}
+    card["architecture"] = {**recorded, **({"contrast_ramp": config.contrast_ramp} if config.contrast_ramp > 0 else {})}
     card["name"] = Path(config.out).stem
     card["title"] = f"{Path(config.out).stem} (temporally stable fine-tune of {Path(str(config.model)).stem})"
     card.setdefault("style", {}).update({"path": losses.style})

@@ -9,6 +9,10 @@ A model is named (``mosaic``: a shipped ``models/mosaic.pth`` with its card
 - a videostyle training checkpoint (``{"format": "videostyle-checkpoint", "model": ...}``),
   whose recorded architecture is used.
 
+The contrast ramp (see :mod:`videostyle.transformer_net`) is not in the weights: it is
+read from the model card beside them (``<stem>.json``, ``architecture.contrast_ramp``),
+and is off for a file without one.
+
 Everything is read with ``torch.load(weights_only=True)``: a pickle that carries code is
 refused and nothing in it runs. The architecture of a plain state dict is read from
 its shapes, so small networks (tests, experiments) load the same way.
@@ -156,9 +160,29 @@ def build_network(state: dict, architecture: dict[str, int], path: Path | None =
     return net
 
 
-def load_model(spec: str | os.PathLike, device: str | torch.device = "cpu") -> TransformerNet:
-    """A ready-to-run network (eval mode, no grad) from a shipped name or a path."""
+def recorded_contrast_ramp(path: Path) -> float:
+    """The contrast ramp the model card beside ``path`` records; 0 without a card or entry."""
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file():
+        return 0.0
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"its model card {card_path.name} cannot be read ({error}); fix or remove it", path) from error
+    architecture = card.get("architecture") if isinstance(card, dict) else None
+    ramp = architecture.get("contrast_ramp", 0.0) if isinstance(architecture, dict) else 0.0
+    if isinstance(ramp, bool) or not isinstance(ramp, (int, float)) or not 0 <= ramp < float("inf"):
+        raise ModelError(f"its model card {card_path.name} records contrast_ramp {ramp!r}; "
+                         "it must be a number of grey levels, 0 or more", path)
+    return float(ramp)
+
+
+def load_model(spec: str | os.PathLike, device: str | torch.device = "cpu",
+               contrast_ramp: float | None = None) -> TransformerNet:
+    """A ready-to-run network (eval mode, no grad) from a shipped name or a path, with the
+    contrast ramp its card records unless ``contrast_ramp`` is given (0 turns it off)."""
     _, path = resolve_model(spec)
     state, architecture, _ = read_weights(path)
     net = build_network(state, architecture, path)
+    net.contrast_ramp = recorded_contrast_ramp(path) if contrast_ramp is None else float(contrast_ramp)
     return net.to(device).eval().requires_grad_(False)

@@ -90,7 +90,9 @@ def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
                  progress: ProgressCallback | None = None, frame_filter=None) -> FileResult:
     """Stylize one file. The output's extension picks its format (image, GIF or video
     container). ``frame_filter``, if given, post-processes each stylized video frame:
-    ``frame_filter(original_rgb, stylized_rgb) -> rgb`` (used by ``--stabilize``)."""
+    ``frame_filter(original_rgb, stylized_rgb, alpha) -> rgb``, with the original as the
+    network saw it (alpha flattened) and its alpha (``None`` when opaque); used by
+    ``--stabilize``."""
     src, dst = Path(input_path), Path(output_path)
     if src.resolve() == dst.resolve():
         raise OutputError("output would replace its own input; choose another output name", dst)
@@ -232,10 +234,11 @@ def _run_threads(source: VideoSource, sink, stylizer: Stylizer, progress, frame_
         nonlocal done
         if not batch:
             return
-        outputs = stylizer([flatten_alpha(f.rgb, f.alpha) for f in batch])
-        for frame, out in zip(batch, outputs):
+        inputs = [flatten_alpha(f.rgb, f.alpha) for f in batch]
+        outputs = stylizer(inputs)
+        for frame, seen, out in zip(batch, inputs, outputs):
             if frame_filter is not None:
-                out = frame_filter(frame.rgb, out)
+                out = frame_filter(seen, out, frame.alpha)
             if not stylized.put((frame, out)):
                 break
         done += len(batch)

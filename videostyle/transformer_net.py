@@ -7,6 +7,16 @@ Value range: the network takes RGB in [0, 255] (float, NCHW) and returns RGB on 
 same 0–255 scale, unclamped; callers clamp to [0, 255] for display. Height and width
 should be multiples of 4 (two stride-2 convolutions, two 2x upsamplings);
 :class:`videostyle.stylize.Stylizer` pads and crops so any size works.
+
+Contrast ramp. Every convolution is followed by an instance norm, which removes the
+mean and the scale of its input, so the network's output does not change when the
+input's contrast is multiplied by any factor (up to the norms' eps of 1e-5): a flat
+frame gives a flat colour, while a black frame carrying noise of half a grey level is
+painted at full strength, as if it were a photo. In a fade from black the first frames
+flash. With ``contrast_ramp`` set, an input whose standard deviation (over its pixels
+and channels, 0–255 levels) is below it has its output blended toward the flat-frame
+output, in proportion to that deviation; other inputs are returned bit for bit. It is
+not part of the state dict: model cards record it (``architecture.contrast_ramp``).
 """
 
 from __future__ import annotations
@@ -65,13 +75,16 @@ class TransformerNet(nn.Module):
 
     ``channels`` and ``residual_blocks`` default to the paper's 32 and 5; smaller values
     give fast networks for tests and CPU experiments (their checkpoints record them).
+    ``contrast_ramp`` (0–255 levels, 0 = off) fades the output of near-flat inputs; see
+    the module docstring.
     """
 
-    def __init__(self, channels: int = 32, residual_blocks: int = 5):
+    def __init__(self, channels: int = 32, residual_blocks: int = 5, contrast_ramp: float = 0.0):
         super().__init__()
         c = channels
         self.channels = channels
         self.residual_blocks = residual_blocks
+        self.contrast_ramp = contrast_ramp
         self.conv1 = ConvLayer(3, c, kernel_size=9, stride=1)
         self.in1 = nn.InstanceNorm2d(c, affine=True)
         self.conv2 = ConvLayer(c, 2 * c, kernel_size=3, stride=2)
@@ -103,9 +116,34 @@ class TransformerNet(nn.Module):
         return self.deconv3(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
+        y = self.decode(self.encode(x))
+        if self.contrast_ramp > 0:
+            y = self.fade_low_contrast(x, y)
+        return y
+
+    def flat_output(self, like: torch.Tensor) -> torch.Tensor:
+        """The output for any flat input, one colour per channel (N=1, C, 1, 1): the
+        instance norms turn a constant into their biases, so it is the same for every
+        constant and every size."""
+        flat = torch.zeros(1, 3, 16, 16, dtype=like.dtype, device=like.device)
+        return self.decode(self.encode(flat)).mean(dim=(2, 3), keepdim=True)
+
+    def fade_low_contrast(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``y`` for inputs with a standard deviation of at least ``contrast_ramp``;
+        below it, ``flat + (std / contrast_ramp) * (y - flat)``."""
+        spread = x.detach().float().flatten(1).std(dim=1)
+        low = spread < self.contrast_ramp
+        if not bool(low.any()):
+            return y
+        flat = self.flat_output(x).to(y.dtype)
+        gain = (spread / self.contrast_ramp).to(y.dtype).view(-1, 1, 1, 1)
+        return torch.where(low.view(-1, 1, 1, 1), flat + gain * (y - flat), y)
 
     @property
-    def architecture(self) -> dict[str, int]:
-        """What a checkpoint records so that the network can be rebuilt."""
-        return {"channels": self.channels, "residual_blocks": self.residual_blocks}
+    def architecture(self) -> dict:
+        """What a checkpoint records so that the network can be rebuilt (the contrast
+        ramp only when it is on)."""
+        recorded = {"channels": self.channels, "residual_blocks": self.residual_blocks}
+        if self.contrast_ramp > 0:
+            recorded["contrast_ramp"] = self.contrast_ramp
+        return recorded
