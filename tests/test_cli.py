@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 import torch
 
@@ -228,3 +229,24 @@ def test_interrupt_leaves_no_partial_output(tmp_path, tiny_model, monkeypatch):
 def test_models_lists_the_shipped_models():
     result = run_cli("models")
     assert result.returncode == 0 and "mosaic" in result.stdout
+
+
+def test_contrast_ramp_comes_from_the_card_and_the_option_overrides_it(tmp_path):
+    from PIL import Image
+    torch.manual_seed(0)
+    net = TransformerNet(channels=4, residual_blocks=1)
+    with torch.no_grad():  # output with texture, like a trained model
+        net.deconv3.conv2d.weight.mul_(60)
+        net.deconv3.conv2d.bias.fill_(128)
+    model = tmp_path / "ramped.pth"
+    torch.save(net.state_dict(), model)
+    model.with_suffix(".json").write_text('{"architecture": {"channels": 4, "residual_blocks": 1, "contrast_ramp": 4}}')
+    faint = np.random.default_rng(1).integers(0, 2, size=(48, 64, 3), dtype=np.uint8)  # black, one level of noise
+    Image.fromarray(faint).save(tmp_path / "dark.png")
+    spread = {}
+    for name, extra in [("card", []), ("off", ["--contrast-ramp", "0"])]:
+        out = tmp_path / f"{name}.png"
+        assert main(["run", str(tmp_path / "dark.png"), "--model", str(model), "-o", str(out), "-q", *extra]) == 0
+        spread[name] = float(np.asarray(Image.open(out), dtype=np.float32).std())
+    assert spread["off"] > 10, spread  # the noise painted at full strength
+    assert spread["card"] < 0.25 * spread["off"], spread

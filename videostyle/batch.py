@@ -156,7 +156,8 @@ def run(config: RunConfig, progress: ProgressCallback | None = None,
     name, _ = resolve_model(config.model)
     if jobs is None:
         jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
-    stylizer = Stylizer(load_model(config.model, contrast_ramp=config.contrast_ramp), config.device, config.batch_size, config.half)
+    model = load_model(config.model, contrast_ramp=config.contrast_ramp)
+    stylizer = Stylizer(model, config.device, config.batch_size, config.half)
     encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels)
 
     def convert(job: Job) -> FileResult:
