@@ -342,7 +342,7 @@ def test_finetune_reduces_the_temporal_loss(tmp_path, tiny_base):
     assert card["temporal"]["temporal_weight"] == 2000 and card["temporal"]["steps"] == 30
 
 
-def test_finetuned_card_does_not_keep_the_base_models_final_losses_note(tmp_path, tiny_base):
+def test_finetuned_card_does_not_keep_the_base_models_final_losses_note_or_held_out_losses(tmp_path, tiny_base):
     # the shipped stable cards said "mean over training steps 951-1000" (the base model's
     # training) beside the fine-tune's own last-step losses
     _, _, _, base = tiny_base
@@ -350,11 +350,13 @@ def test_finetuned_card_does_not_keep_the_base_models_final_losses_note(tmp_path
     carded.write_bytes(base.read_bytes())
     carded.with_suffix(".json").write_text(json.dumps({"final_losses": {"total": 1.0},
                                                        "final_losses_note": "mean over training steps 951-1000",
-                                                       "architecture": {"contrast_ramp": 9.0}}))
+                                                       "architecture": {"contrast_ramp": 9.0},
+                                                       "held_out_losses": {"content": 0.3372, "style": 0.492}}))
     result = finetune(tiny_finetune(tmp_path, tiny_base, model=str(carded), iterations=2))
     card = json.loads(result.model_path.with_suffix(".json").read_text())
     assert card["final_losses_note"] == "the last fine-tuning step (2), one batch"
     assert card["final_losses"]["total"] != 1.0
+    assert "held_out_losses" not in card  # the_scream-stable's card carried the base model's
     # the fine-tune's contrast ramp (default 4) replaces the base card's, and loading uses it
     assert card["architecture"] == {"channels": 4, "residual_blocks": 1, "contrast_ramp": 4.0}
     assert load_model(result.model_path).contrast_ramp == 4.0

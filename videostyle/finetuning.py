@@ -207,7 +207,7 @@ def finetune_card(config, losses, settings, steps, wall_s, final, device, n_trai
                   architecture: dict | None = None) -> dict:
     base = model_card(config.model)
     card = {k: v for k, v in base.items()
-            if k not in {"final_losses", "final_losses_note", "flicker", "sample", "evaluation"}}
+            if k not in {"final_losses", "final_losses_note", "flicker", "sample", "evaluation", "held_out_losses"}}
     recorded = {k: v for k, v in {**base.get("architecture", {}), **(architecture or {})}.items()
                 if not k.startswith("contrast_ramp")}
     card["architecture"] = {**recorded, **({"contrast_ramp": config.contrast_ramp} if config.contrast_ramp > 0 else {})}
