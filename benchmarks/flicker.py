@@ -35,8 +35,9 @@ from videostyle.flicker import warping_error  # noqa: E402
 from videostyle.models import available_models, load_model  # noqa: E402
 from videostyle.pipeline import flatten_alpha, stylize_file  # noqa: E402
 from videostyle.stabilize import Stabilizer  # noqa: E402
-from videostyle.stylize import Stylizer  # noqa: E402
+from videostyle.stylize import Stylizer, pad  # noqa: E402
 from videostyle.training import build_perceptual_loss  # noqa: E402
+from videostyle.transformer_net import input_contrast  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from make_examples import encode_video, view  # noqa: E402
@@ -105,11 +106,13 @@ def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize:
 
 
 def low_contrast_frames(clip: Path, max_size: int, below: float) -> int:
-    """Frames whose network input (RGB 0-255, alpha flattened) has a standard deviation
-    under ``below``: those the contrast ramp fades."""
+    """Frames whose network input (RGB 0-255, alpha flattened, padded as the Stylizer
+    pads it) has a contrast under ``below``: those the contrast ramp fades."""
+    def contrast(rgb: np.ndarray) -> float:
+        return float(input_contrast(pad(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())[0]))
+
     with VideoSource(clip, max_size=max_size) as source:
-        return sum(1 for item in source if hasattr(item, "rgb")
-                   and float(flatten_alpha(item.rgb, item.alpha).astype(np.float32).std()) < below)
+        return sum(1 for item in source if hasattr(item, "rgb") and contrast(flatten_alpha(item.rgb, item.alpha)) < below)
 
 
 class _Identity:

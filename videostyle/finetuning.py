@@ -19,7 +19,6 @@ Samples, checkpoints and exact resume work as in :mod:`videostyle.training`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from .checkpoints import save_model
 from .data import TrainingImages, list_images, split_holdout
 from .devices import autocast, resolve_device
 from .errors import ConfigError
-from .models import resolve_model
+from .models import read_card, resolve_model
 from .temporal import (Motion, VideoPairs, compress_pairs, feature_temporal_loss, noise_stability_loss,
                        output_temporal_loss, synthetic_pairs)
 from .training import (LOSS_DEFAULTS, LossOptions, Prefetcher, RunProgress, TrainResult, amp_dtype_for, build_perceptual_loss,
@@ -91,9 +90,7 @@ class FinetuneConfig(LossOptions):
 
 
 def model_card(spec: str) -> dict:
-    _, path = resolve_model(spec)
-    card = path.with_suffix(".json")
-    return json.loads(card.read_text()) if card.is_file() else {}
+    return read_card(resolve_model(spec)[1])
 
 
 def resolve_losses(config: FinetuneConfig) -> "_Resolved":

@@ -55,17 +55,26 @@ class ModelInfo:
     card: dict
 
 
+def read_card(path: Path) -> dict:
+    """The model card beside the weights at ``path`` (``<stem>.json``); {} without one."""
+    card_path = path.with_suffix(".json")
+    if not card_path.is_file():
+        return {}
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"its model card {card_path.name} cannot be read ({error}); fix or remove it", path) from error
+    if not isinstance(card, dict):
+        raise ModelError(f"its model card {card_path.name} is not a JSON object; fix or remove it", path)
+    return card
+
+
 def available_models() -> dict[str, ModelInfo]:
     """Shipped models by name, in alphabetical order."""
     folder = shipped_models_dir()
     if folder is None:
         return {}
-    models = {}
-    for path in sorted(folder.glob("*.pth")):
-        card_path = path.with_suffix(".json")
-        card = json.loads(card_path.read_text()) if card_path.is_file() else {}
-        models[path.stem] = ModelInfo(path.stem, path, card)
-    return models
+    return {path.stem: ModelInfo(path.stem, path, read_card(path)) for path in sorted(folder.glob("*.pth"))}
 
 
 def resolve_model(spec: str | os.PathLike) -> tuple[str, Path]:
@@ -162,17 +171,10 @@ def build_network(state: dict, architecture: dict[str, int], path: Path | None =
 
 def recorded_contrast_ramp(path: Path) -> float:
     """The contrast ramp the model card beside ``path`` records; 0 without a card or entry."""
-    card_path = path.with_suffix(".json")
-    if not card_path.is_file():
-        return 0.0
-    try:
-        card = json.loads(card_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"its model card {card_path.name} cannot be read ({error}); fix or remove it", path) from error
-    architecture = card.get("architecture") if isinstance(card, dict) else None
+    architecture = read_card(path).get("architecture")
     ramp = architecture.get("contrast_ramp", 0.0) if isinstance(architecture, dict) else 0.0
     if isinstance(ramp, bool) or not isinstance(ramp, (int, float)) or not 0 <= ramp < float("inf"):
-        raise ModelError(f"its model card {card_path.name} records contrast_ramp {ramp!r}; "
+        raise ModelError(f"its model card {path.with_suffix('.json').name} records contrast_ramp {ramp!r}; "
                          "it must be a number of grey levels, 0 or more", path)
     return float(ramp)
 

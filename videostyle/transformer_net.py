@@ -26,6 +26,12 @@ from torch import nn
 import torch.nn.functional as F
 
 
+def input_contrast(x: torch.Tensor) -> torch.Tensor:
+    """Per image of a (N, 3, H, W) batch on the 0–255 scale, the standard deviation over
+    its pixels and channels: what ``contrast_ramp`` is compared with."""
+    return x.detach().float().flatten(1).std(dim=1)
+
+
 class ConvLayer(nn.Module):
     """Reflection padding followed by a convolution (keeps size at stride 1)."""
 
@@ -131,7 +137,7 @@ class TransformerNet(nn.Module):
     def fade_low_contrast(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``y`` for inputs with a standard deviation of at least ``contrast_ramp``;
         below it, ``flat + (std / contrast_ramp) * (y - flat)``."""
-        spread = x.detach().float().flatten(1).std(dim=1)
+        spread = input_contrast(x)
         low = spread < self.contrast_ramp
         if not bool(low.any()):
             return y
