@@ -86,16 +86,23 @@ def test_stable_stylization_scores_near_the_floor_and_flicker_far_above(clips):
     assert all(f["mask_fraction"] > 0.8 for f in stable.per_frame)
 
 
-def test_moving_transparent_hole_is_masked_not_counted_as_flicker(tmp_path):
-    """Regression: a hole moving against the pan (like pigs_in_a_polka.gif) put the
-    stylized colours' distance to the background into the error at its edges, so a
-    perfectly stable dark stylization measured 2.3x its floor instead of ~0.19x."""
-    frames = panning_frames()
+def moving_hole(frames) -> list[np.ndarray]:
+    """Alpha for each frame: opaque but for a 30x20 hole moving 4 px per frame against
+    the pan (like pigs_in_a_polka.gif's holes)."""
     holes = []
     for i in range(len(frames)):
         alpha = np.full(frames[0].shape[:2], 255, np.uint8)
         alpha[20:50, 60 - 4 * i:80 - 4 * i] = 0
         holes.append(alpha)
+    return holes
+
+
+def test_moving_transparent_hole_is_masked_not_counted_as_flicker(tmp_path):
+    """Regression: a hole moving against the pan (like pigs_in_a_polka.gif) put the
+    stylized colours' distance to the background into the error at its edges, so a
+    perfectly stable dark stylization measured 2.3x its floor instead of ~0.19x."""
+    frames = panning_frames()
+    holes = moving_hole(frames)
 
     def dark(rgb):  # a stable per-pixel style, far from the white background
         return colour_transform(rgb) // 3
@@ -209,11 +216,7 @@ def test_stabilize_does_not_blend_pixels_with_the_output_of_a_moving_transparent
     blended with the stylized background of the previous frame's hole: up to 42 levels
     off a perfectly stable stylization, against at most 4 now."""
     frames = panning_frames(4)
-    holes = []
-    for i in range(len(frames)):
-        alpha = np.full(frames[0].shape[:2], 255, np.uint8)
-        alpha[20:50, 60 - 4 * i:80 - 4 * i] = 0
-        holes.append(alpha)
+    holes = moving_hole(frames)
     write_lossless(tmp_path / "holes.mkv", [np.dstack([f, a]) for f, a in zip(frames, holes)])
 
     class Dark:  # a stable per-pixel style, far from the white background
