@@ -90,8 +90,15 @@ def generated_clips(folder: Path) -> list[Path]:
     return clips
 
 
+# Videos are written as lossless H.264 (GIFs as GIFs), so that the metric sees the model's
+# flicker and not the encoder's, and a rerun reads the same: at CRF 18, libx264 wrote
+# different streams from the same frames (with its own thread count often, with one
+# thread now and then), and bikes.mp4's floor read from 0.00092 to 0.00155.
+LOSSLESS = VideoEncoding(crf=0, threads=1)
+
+
 def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize: float | None,
-            encoding: VideoEncoding = VideoEncoding()) -> tuple[float, float, float]:
+            encoding: VideoEncoding = LOSSLESS) -> tuple[float, float, float]:
     """(warping error, floor, frames/s) of one stylization; the original is measured at
     the same (downscaled) size by stylizing it with an identity pass, written the same way."""
     start = time.perf_counter()
@@ -243,9 +250,10 @@ def main() -> None:
                                         "over scikit-image sample photos (not training data). The stable models' "
                                         "cards turn on the contrast ramp (4 grey levels), which acts only on the "
                                         "fade from black; the line under each table measures it. Frames/s are wall-clock and "
-                                        "depend on what else ran on the machine at the time. Outputs are H.264 (or GIF for "
-                                        "GIF clips); libx264 with threads was not bit-exact under load here, so errors move "
-                                        "by a few percent from run to run (bikes.mp4 up to ±12 %).\n", *sections]))
+                                        "depend on what else ran on the machine at the time. Video outputs are written as lossless "
+                                        "H.264 (GIF clips as GIFs), so that the error is the model's and a rerun "
+                                        "reads the same (at CRF 18 libx264 wrote different streams from the same frames, "
+                                        "and bikes.mp4's floor read from 0.00092 to 0.00155).\n", *sections]))
     store.write_text(json.dumps(summary, indent=2) + "\n")
 
 

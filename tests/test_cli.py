@@ -36,6 +36,16 @@ def test_run_one_video_default_output_name(tmp_path, tiny_model):
     assert out.times == facts.times and out.audio_packets == facts.audio_packets
 
 
+def test_encoder_threads_reaches_the_encoder(tmp_path, tiny_model):
+    import av
+    src = tmp_path / "clip.mp4"
+    make_video(src, size=(64, 128), frames=3, audio=None)
+    result = run_cli("run", src, "--model", tiny_model, "--quiet", "--encoder-threads", "1", "-o", tmp_path / "one.mp4")
+    assert result.returncode == 0, result.stderr
+    with av.open(str(tmp_path / "one.mp4")) as container:
+        assert b" threads=1 " in bytes(next(container.demux(video=0)))
+
+
 def _truncated_mp4(path: Path) -> None:
     make_video(path, frames=20)
     data = path.read_bytes()
@@ -149,6 +159,8 @@ def test_usage_errors_exit_2(tmp_path, tiny_model):
     assert run_cli("run", "x.mp4", "--device", "tpu").returncode == 2
     result = run_cli("run", "x.mp4", "--crf", "99")
     assert result.returncode == 2 and "--crf" in result.stderr
+    result = run_cli("run", "x.mp4", "--encoder-threads", "0")
+    assert result.returncode == 2 and "--encoder-threads" in result.stderr
     result = run_cli("run", "x.gif", "--gif-keep-levels", "300")
     assert result.returncode == 2 and "--gif-keep-levels" in result.stderr
     result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--moving-objects", "1.5")

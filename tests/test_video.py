@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 
 from media import make_video, pattern, read_video
+from videostyle.encode import VideoEncoding
 from videostyle.pipeline import stylize_file
+
+
+def video_packets(path) -> list[bytes]:
+    import av
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
 
 
 def test_vfr_mp4_keeps_every_pts_and_audio_packets(tmp_path, identity):
@@ -119,3 +126,15 @@ def test_max_size_downscales_the_long_side(tmp_path, identity):
     stylize_file(src, tmp_path / "out.mp4", identity, max_size=64)
     out = read_video(tmp_path / "out.mp4")
     assert (out.width, out.height) == (64, 36)
+
+
+def test_encoder_threads_reach_libx264(tmp_path, identity):
+    # x264 records its settings in the stream; at 128 px high it takes up to 2 threads
+    # (fewer below that), so 1 and 2 read back differently.
+    src = tmp_path / "clip.mp4"
+    make_video(src, size=(64, 128), frames=12, audio=None)
+    stylize_file(src, tmp_path / "one.mkv", identity, encoding=VideoEncoding(threads=1))
+    stylize_file(src, tmp_path / "two.mkv", identity, encoding=VideoEncoding(threads=2))
+    one, two = video_packets(tmp_path / "one.mkv"), video_packets(tmp_path / "two.mkv")
+    assert len(one) == len(two) == 12
+    assert b" threads=1 " in one[0] and b" threads=2 " in two[0]

@@ -144,6 +144,7 @@ class RunConfig:
     stabilize: float | None = None
     gif_keep_levels: int = KEEP_LEVELS
     contrast_ramp: float | None = None  # None: the model card's
+    encoder_threads: int | None = None  # None: the encoder's choice
 
 
 def run(config: RunConfig, progress: ProgressCallback | None = None,
@@ -158,7 +159,7 @@ def run(config: RunConfig, progress: ProgressCallback | None = None,
         jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
     model = load_model(config.model, contrast_ramp=config.contrast_ramp)
     stylizer = Stylizer(model, config.device, config.batch_size, config.half)
-    encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels)
+    encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels, config.encoder_threads)
 
     def convert(job: Job) -> FileResult:
         frame_filter = None

@@ -74,6 +74,8 @@ def _add_run(sub) -> None:
     p.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, libsvtav1 (default: by container)")
     p.add_argument("--crf", type=int, help="constant-rate-factor quality, lower is better (default: 18 x264, 30 VP9)")
     p.add_argument("--preset", help="encoder preset, e.g. slow (x264/x265)")
+    p.add_argument("--encoder-threads", type=positive_int, metavar="N",
+                   help="cap the video encoder's threads (default: the encoder's choice)")
     p.add_argument("--stabilize", nargs="?", const=0.5, type=positive_float, metavar="STRENGTH",
                    help="blend each frame with the flow-warped previous output where visible, to cut flicker "
                    "(STRENGTH 0..1, default 0.5)")
@@ -162,7 +164,8 @@ def _cmd_run(args, parser) -> int:
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
                        batch_size=args.batch_size, half=args.half, max_size=args.max_size, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
-                       gif_keep_levels=args.gif_keep_levels, contrast_ramp=args.contrast_ramp)
+                       gif_keep_levels=args.gif_keep_levels, contrast_ramp=args.contrast_ramp,
+                       encoder_threads=args.encoder_threads)
     name, _ = resolve_model(config.model)
     jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
     if not jobs:

@@ -52,12 +52,14 @@ _FOUR_TWO_ZERO_NEEDS_EVEN = {"libx264", "libx265", "h264_nvenc", "hevc_nvenc"}
 class VideoEncoding:
     """What the user chose: codec (None: the container's default) and CRF (None: default);
     for GIF output, how far a pixel's colour may drift before it is re-dithered
-    (``gif_keep_levels``, see :mod:`videostyle.palette`; 0: fresh palette and dither per frame)."""
+    (``gif_keep_levels``, see :mod:`videostyle.palette`; 0: fresh palette and dither per frame);
+    the video encoder's ``threads`` (None: its own choice)."""
 
     codec: str | None = None
     crf: int | None = None
     preset: str | None = None
     gif_keep_levels: int = KEEP_LEVELS
+    threads: int | None = None
 
 
 def container_for(path: Path) -> tuple[str, str]:
@@ -157,6 +159,8 @@ class VideoSink:
         if encoding.preset:
             options["preset"] = encoding.preset
         stream.codec_context.options = options
+        if encoding.threads is not None:
+            stream.codec_context.thread_count = encoding.threads
         self.video = stream
         self.pix_fmt = pix_fmt
         self._reformat = {"format": pix_fmt}
