@@ -145,6 +145,12 @@ def read_video(path: Path, keep_rgb: bool = False) -> VideoFacts:
     return facts
 
 
+def video_packets(path: Path) -> list[bytes]:
+    """The bytes of every video packet of ``path``, in file order."""
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(video=0) if p.size]
+
+
 def make_gif(path: Path, *, size=(40, 30), durations_ms=(50, 20, 130, 70), loop: int | None = 0,
              transparent_box: bool = True) -> list[np.ndarray]:
     """An animated GIF with uneven delays and (optionally) a moving transparent box.

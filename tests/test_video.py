@@ -6,15 +6,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from media import make_video, pattern, read_video
+from media import make_video, pattern, read_video, video_packets
 from videostyle.encode import VideoEncoding
 from videostyle.pipeline import stylize_file
-
-
-def video_packets(path) -> list[bytes]:
-    import av
-    with av.open(str(path)) as container:
-        return [bytes(p) for p in container.demux(video=0) if p.size]
 
 
 def test_vfr_mp4_keeps_every_pts_and_audio_packets(tmp_path, identity):
