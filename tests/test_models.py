@@ -139,6 +139,18 @@ def test_markdown_cards_link_their_samples_and_match_the_json():
     assert render_card({"name": "x", "sample": "examples/a.gif"}).count("](../examples/a.gif)") == 1
 
 
+def test_markdown_card_numbers_each_earlier_fine_tuning_stage():
+    """A four-stage fine-tune's earlier stages ran together on one line, one stage's last
+    field straight into the next one's first."""
+    from videostyle.checkpoints import render_card
+
+    card = {"name": "x", "temporal": {"steps": 300, "earlier_stages": [{"steps": 900, "style_weight": 6},
+                                                                      {"steps": 300, "style_weight": 7}]}}
+    lines = render_card(card).splitlines()
+    start = lines.index("- **earlier stages**:")
+    assert lines[start + 1:start + 3] == ["  1. steps: 900, style_weight: 6", "  2. steps: 300, style_weight: 7"]
+
+
 def _random_net(**kwargs) -> TransformerNet:
     torch.manual_seed(0)
     net = TransformerNet(channels=8, residual_blocks=1, **kwargs).eval()

@@ -87,6 +87,15 @@ def _format(value: Any) -> str:
     return str(value)
 
 
+def _field(name: str, value: Any) -> list[str]:
+    """One bullet; a list of mappings (for example a fine-tune's earlier stages) gets a
+    numbered line per item under it."""
+    label = f"- **{name.replace('_', ' ')}**:"
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, dict) for v in value):
+        return [label] + [f"  {i}. {_format(v)}" for i, v in enumerate(value, 1)]
+    return [f"{label} {_format(value)}"]
+
+
 def _link(path: str) -> str:
     """Card paths are relative to the repository; the Markdown card sits in ``models/``."""
     return path if "://" in path or path.startswith("/") else f"../{path}"
@@ -106,8 +115,9 @@ def render_card(card: dict) -> str:
             continue
         if isinstance(fields, dict):
             lines += [f"## {section.replace('_', ' ').capitalize()}", ""]
-            lines += [f"- **{k.replace('_', ' ')}**: {_format(v)}" for k, v in fields.items()]
+            for k, v in fields.items():
+                lines += _field(k, v)
             lines.append("")
         else:
-            lines += [f"- **{section.replace('_', ' ')}**: {_format(fields)}", ""]
+            lines += _field(section, fields) + [""]
     return "\n".join(lines).rstrip() + "\n"
