@@ -98,8 +98,8 @@ LOSSLESS = VideoEncoding(crf=0, threads=1)
 
 
 def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize: float | None,
-            encoding: VideoEncoding = LOSSLESS) -> tuple[float, float, float]:
-    """(warping error, floor, frames/s) of one stylization; the original is measured at
+            encoding: VideoEncoding = LOSSLESS) -> tuple[float, float, float, int]:
+    """(warping error, floor, frames/s, scene cuts left out) of one stylization; the original is measured at
     the same (downscaled) size by stylizing it with an identity pass, written the same way."""
     start = time.perf_counter()
     result = stylize_file(clip, out, stylizer, max_size=max_size, encoding=encoding,
@@ -109,7 +109,7 @@ def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize:
     if not reference.exists():  # shared by every model and variant
         stylize_file(clip, reference, _Identity(), max_size=max_size, encoding=encoding)
     measured = warping_error(reference, out)
-    return measured.warping_error, measured.floor, fps
+    return measured.warping_error, measured.floor, fps, measured.cuts
 
 
 def low_contrast_frames(clip: Path, max_size: int, below: float) -> int:
@@ -197,12 +197,12 @@ def main() -> None:
                 values = {}
                 for variant, (model, stabilize) in variants.items():
                     out = tmp / f"{name}_{variant.replace(' ', '').replace('+', '_')}_{clip.stem}{'.gif' if clip.suffix == '.gif' else '.mkv'}"
-                    error, floor, fps = measure(clip, out, stylizers[model], args.max_size, stabilize)
+                    error, floor, fps, cuts = measure(clip, out, stylizers[model], args.max_size, stabilize)
                     values[variant] = (error, floor)
                     errors[variant].append(error)
                     speed[variant].append(fps)
                 base, stable, stab, both = (values[v][0] for v in variants)
-                rows.append(f"| {clip.name} | {n} | {values['base'][1]:.5f} | {base:.5f} | {base / values['base'][1]:.1f} | {stable:.5f} | "
+                rows.append(f"| {clip.name} | {n}{f' ({cuts} cuts)' if cuts else ''} | {values['base'][1]:.5f} | {base:.5f} | {base / values['base'][1]:.1f} | {stable:.5f} | "
                             f"{stable / base:.2f} | {stab:.5f} | {stab / base:.2f} | {both:.5f} | {both / base:.2f} |")
                 print(name, rows[-1], flush=True)
             ramp_lines = ramp_effect(name, stylizers[f"{name}-stable"].model.contrast_ramp, clips, frames,
@@ -242,7 +242,9 @@ def main() -> None:
     write_section("flicker", "\n".join([header("Flicker (`benchmarks/flicker.py`)"),
                                         "Temporal warping error (Lai et al. 2018; RGB in [0, 1]) of each output "
                                         "against the flow of the original at the same size; floor = the original's "
-                                        "own error (base / floor near 1: the flow's own errors make up most of "
+                                        "own error, over every frame pair but scene cuts (left out, and counted "
+                                        "beside the frame count: across a cut no flow is right; see "
+                                        "videostyle/flicker.py) (base / floor near 1: the flow's own errors make up most of "
                                         "the base model's, and half of it is below what the original video "
                                         "scores); in clips with transparency the mask also drops pixels that "
                                         "are transparent in the original or whose alpha changes along the flow. "

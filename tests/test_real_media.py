@@ -70,3 +70,16 @@ def test_stabilize_finds_the_scene_cuts_and_no_more(tmp_path, identity, name, cu
     stabilizer = Stabilizer(0.5)
     stylize_file(MEDIA / name, tmp_path / "out.mkv", identity, max_size=320, frame_filter=stabilizer)
     assert stabilizer.cuts == cuts
+
+
+@pytest.mark.parametrize("name, cuts", [("bikes.mp4", 5), ("bbb_480p_vp9_opus_1second.webm", 0)])
+def test_flicker_leaves_out_the_scene_cuts_and_only_them(tmp_path, identity, name, cuts):
+    # The same five cuts of bikes.mp4 as the stabilizer's; the fade's two pairs into
+    # frames black but for noise are measured (the stabilizer leaves them as they are).
+    from videostyle.flicker import warping_error
+    from videostyle.pipeline import stylize_file
+
+    stylize_file(MEDIA / name, tmp_path / "out.mkv", identity, max_size=320)
+    result = warping_error(tmp_path / "out.mkv", tmp_path / "out.mkv")
+    assert result.cuts == cuts
+    assert [f["index"] for f in result.per_frame if f["cut"]] == ([29, 75, 136, 186, 241] if cuts else [])

@@ -15,8 +15,8 @@ from PIL import Image
 
 from videostyle.errors import InputError
 from videostyle.finetuning import FinetuneConfig, finetune
-from videostyle.flicker import warping_error
-from videostyle.flow import optical_flow, valid_mask, warp
+from videostyle.flicker import is_cut, warping_error
+from videostyle.flow import flow_and_mask, is_scene_cut, optical_flow, valid_mask, warp
 from videostyle.models import load_model
 from videostyle.pipeline import stylize_file
 from videostyle.stabilize import Stabilizer
@@ -117,6 +117,55 @@ def test_moving_transparent_hole_is_masked_not_counted_as_flicker(tmp_path):
     assert abs(holes_result.ratio / opaque.ratio - 1) < 0.25, (holes_result.ratio, opaque.ratio)
     hole_share = 30 * 20 / holes[0].size
     assert all(f["mask_fraction"] <= 1 - hole_share for f in holes_result.per_frame)
+
+
+def two_shots(count: int = 4) -> list[np.ndarray]:
+    """``count`` frames of a pan, then a hard cut to ``count`` frames of another pan over
+    the scene turned upside down."""
+    other = np.ascontiguousarray(scene()[::-1, ::-1])
+    second = [np.ascontiguousarray(other[100:172, 30 + 3 * i:126 + 3 * i]) for i in range(count)]
+    return panning_frames(count) + second
+
+
+def test_scene_cut_is_left_out_of_the_warping_error(tmp_path):
+    """Regression: across bikes.mp4's hard cuts the occlusion mask kept 0-45 % of the
+    pixels, so the distance between two shots' colours counted as flicker (a third of a
+    stable model's error on that clip)."""
+    frames = two_shots()
+    write_lossless(tmp_path / "original.mkv", frames)
+    write_lossless(tmp_path / "stable.mkv", [colour_transform(f) for f in frames])
+    result = warping_error(tmp_path / "original.mkv", tmp_path / "stable.mkv")
+    assert result.cuts == 1 and [f["cut"] for f in result.per_frame] == [False] * 3 + [True] + [False] * 3
+    kept = [f for f in result.per_frame if not f["cut"]]
+    assert result.warping_error == pytest.approx(np.mean([f["warping_error"] for f in kept]))
+    assert result.floor == pytest.approx(np.mean([f["floor"] for f in kept]))
+    assert result.ratio < 3  # as on a clip without a cut
+    cut = result.per_frame[3]
+    assert cut["warping_error"] > 10 * max(f["warping_error"] for f in kept)  # what used to count
+    write_lossless(tmp_path / "cut_only.mkv", frames[3:5])
+    with pytest.raises(InputError, match="every one of its 1 frame pairs is a scene cut"):
+        warping_error(tmp_path / "cut_only.mkv", tmp_path / "cut_only.mkv")
+
+
+def test_a_fade_from_a_black_noisy_frame_is_measured_not_called_a_cut():
+    # The stabilizer's rule calls the pair a cut (the flow fails, noise does not
+    # correlate); the metric keeps it, since a stylized flash there is flicker people see.
+    rng = np.random.default_rng(3)
+    black = rng.normal(0, 0.5, (72, 96, 3)).clip(0, 255).round().astype(np.uint8)
+    faint = (panning_frames(1)[0] * 0.02 + rng.normal(0, 0.5, (72, 96, 3))).clip(0, 255).round().astype(np.uint8)
+    flow, mask = flow_and_mask(black, faint)
+    assert is_scene_cut(mask, black, faint)
+    assert not is_cut(mask, black, faint)
+    first, second = two_shots()[3:5]
+    flow, mask = flow_and_mask(first, second)
+    assert is_scene_cut(mask, first, second) and is_cut(mask, first, second)
+
+
+def test_real_pairs_leave_a_scene_cut_out(tmp_path):
+    from videostyle.temporal import VideoPairs
+    write_lossless(tmp_path / "cut.mkv", two_shots(3))
+    pairs = VideoPairs(tmp_path, 64, seed=0).pairs
+    assert len(pairs) == 4  # 5 consecutive pairs, one across the cut
 
 
 def test_mismatched_inputs_are_clear_errors(clips, tmp_path):

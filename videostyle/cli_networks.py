@@ -214,7 +214,8 @@ def _cmd_flicker(args, parser) -> int:
         else:
             name = f"{result.stylized}: " if len(results) > 1 else ""
             print(f"{name}warping error {result.warping_error:.6f}  floor {result.floor:.6f}  "
-                  f"ratio {result.ratio:.2f}  ({result.frames} frames)")
+                  f"ratio {result.ratio:.2f}  ({result.frames} frames"
+                  + (f"; {result.cuts} scene cut{'s' * (result.cuts != 1)} not measured)" if result.cuts else ")"))
     return 0
 
 

@@ -11,10 +11,22 @@ flicker). The STYLIZED frame t+1 is warped back onto frame t along F, and
     E(t) = sum over M of |O_t − warp(O_{t+1}, F)|² / (number of masked values),
 
 with RGB in [0, 1] (the mean over masked pixels and channels). The warping error is the
-mean of E(t) over all pairs. The same number for the ORIGINAL video itself is the
-*floor* (what flow errors, noise and lighting leave); ``ratio`` = error / floor.
-Frames are paired by their presentation times, so VFR videos and GIFs are measured as
-they play.
+mean of E(t) over all pairs but scene cuts. The same number for the ORIGINAL video
+itself is the *floor* (what flow errors, noise and lighting leave); ``ratio`` = error /
+floor. Frames are paired by their presentation times, so VFR videos and GIFs are
+measured as they play.
+
+Scene cuts. Across a hard cut no pixel of frame t+1 was visible in frame t, so the
+occlusion mask should be empty; but the forward–backward check passes wherever DIS
+returns two smooth, mutually consistent flows between unrelated pictures, and
+``bikes.mp4``'s five cuts kept 0–45 % of their pixels. Those pairs then measured the
+distance between two shots' colours, not flicker (up to 50x the clip's other pairs, and
+a third of a stable model's error on that clip). A pair is a cut when the ORIGINAL's
+frames are one by :func:`videostyle.flow.is_scene_cut` (the rule ``--stabilize`` uses)
+and both show a picture (standard deviation of their RGB values at least
+``MIN_PICTURE_STD`` levels): a fade from a frame that is black but for noise is
+measured, since its flash is flicker a viewer sees. Cuts stay in ``per_frame``
+(``"cut": true``) and are counted in ``cuts``, but not in the means.
 """
 
 from __future__ import annotations
@@ -29,8 +41,10 @@ import numpy as np
 
 from .decode import VideoSource
 from .errors import InputError
-from .flow import flow_and_mask, warp
+from .flow import flow_and_mask, is_scene_cut, warp
 from .pipeline import flatten_alpha
+
+MIN_PICTURE_STD = 4.0  # RGB levels (0-255): below it a frame is black or flat but for noise
 
 
 @dataclass
@@ -41,6 +55,7 @@ class FlickerResult:
     warping_error: float
     floor: float
     ratio: float
+    cuts: int = 0
     per_frame: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -53,6 +68,12 @@ def masked_error(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
         return 0.0
     diff = (a.astype(np.float32) - b.astype(np.float32))[mask]
     return float((diff ** 2).mean())
+
+
+def is_cut(mask: np.ndarray, a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether original RGB frames ``a`` → ``b`` (``mask``: their flow's occlusion mask)
+    are a scene cut that the metric leaves out; see the module docstring."""
+    return (min(float(a.std()), float(b.std())) >= MIN_PICTURE_STD) and is_scene_cut(mask, a, b)
 
 
 def _frames(source: VideoSource):
@@ -93,17 +114,22 @@ def warping_error(original: str | os.PathLike, stylized: str | os.PathLike,
                 err_b = masked_error(prev_b / 255.0, warp(rgb_b, forward) / 255.0, mask)
                 err_a = masked_error(prev_a / 255.0, warp(rgb_a, forward) / 255.0, mask)
                 per_frame.append({"index": count - 1, "time_s": float(prev_time), "warping_error": err_b,
-                                  "floor": err_a, "mask_fraction": float(mask.mean())})
+                                  "floor": err_a, "mask_fraction": float(mask.mean()),
+                                  "cut": is_cut(mask, prev_a, rgb_a)})
             previous = (rgb_a, alpha_a, rgb_b, time_a)
             count += 1
             if progress:
                 progress(count, total)
     if count < 2:
         raise InputError("needs at least two frames to measure flicker", original)
-    error = float(np.mean([f["warping_error"] for f in per_frame]))
-    floor = float(np.mean([f["floor"] for f in per_frame]))
+    measured = [f for f in per_frame if not f["cut"]]
+    if not measured:
+        raise InputError(f"every one of its {len(per_frame)} frame pairs is a scene cut: there is no motion "
+                         "to measure flicker along", original)
+    error = float(np.mean([f["warping_error"] for f in measured]))
+    floor = float(np.mean([f["floor"] for f in measured]))
     return FlickerResult(str(original), str(stylized), count, error, floor,
-                         error / floor if floor > 0 else float("inf"), per_frame)
+                         error / floor if floor > 0 else float("inf"), len(per_frame) - len(measured), per_frame)
 
 
 def plot(results: FlickerResult | list[FlickerResult], path: str | os.PathLike) -> None:

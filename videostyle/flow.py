@@ -4,8 +4,9 @@ Flow comes from OpenCV's DIS optical flow (``opencv-python-headless``). Conventi
 flow ``F`` from frame A to frame B satisfies ``A(x) ≈ B(x + F(x))``, so :func:`warp`
 ``(B, F)`` brings B back onto A's pixel grid. Occlusions follow Ruder et al. (2016), as
 used by Lai et al. (2018): a pixel is not trusted where the forward and backward flows
-disagree, or on a motion boundary. :func:`frame_correlation` tells a scene cut from
-footage the flow cannot follow (used by :mod:`videostyle.stabilize`).
+disagree, or on a motion boundary. :func:`is_scene_cut` tells a scene cut from footage
+the flow cannot follow (used by :mod:`videostyle.stabilize`, the flicker metric and
+real-video training pairs).
 """
 
 from __future__ import annotations
@@ -106,3 +107,14 @@ def frame_correlation(a: np.ndarray, b: np.ndarray, blur_px: float = 2.0) -> flo
     if grey[0].std() == 0 or grey[1].std() == 0:
         return 0.0
     return float(np.corrcoef(grey[0], grey[1])[0, 1])
+
+
+def is_scene_cut(mask: np.ndarray, a: np.ndarray, b: np.ndarray, min_coverage: float = 0.5,
+                 min_correlation: float = 0.5) -> bool:
+    """Whether RGB frames ``a`` and ``b``, with ``mask`` the occlusion mask of the flow
+    between them, are two scenes: the mask covers under ``min_coverage`` of the frame
+    *and* the frames do not correlate (:func:`frame_correlation` below
+    ``min_correlation``). Low coverage alone is no cut: on dark or nearly flat footage,
+    such as a fade from black, the flow fails its check almost everywhere while the
+    frames show the same scene."""
+    return bool(mask.mean() < min_coverage and frame_correlation(a, b) < min_correlation)

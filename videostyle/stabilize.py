@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .flow import flow_and_mask, frame_correlation, warp
+from .flow import flow_and_mask, is_scene_cut, warp
 
 
 class Stabilizer:
@@ -39,8 +39,7 @@ class Stabilizer:
         self._previous: tuple[np.ndarray, np.ndarray | None, np.ndarray] | None = None
 
     def is_cut(self, mask: np.ndarray, original: np.ndarray, previous_original: np.ndarray) -> bool:
-        return (mask.mean() < self.min_coverage
-                and frame_correlation(original, previous_original) < self.min_correlation)
+        return is_scene_cut(mask, original, previous_original, self.min_coverage, self.min_correlation)
 
     def __call__(self, original: np.ndarray, stylized: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
         out = stylized

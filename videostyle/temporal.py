@@ -221,15 +221,18 @@ def noise_stability_loss(out_clean: torch.Tensor, out_noisy: torch.Tensor) -> to
 class VideoPairs:
     """Consecutive-frame pairs from real clips, cropped to ``size`` with DIS flow and the
     metric's occlusion mask (transparent pixels and moving hole edges included);
-    ``pairs_per_clip`` pairs are drawn from each clip once."""
+    ``pairs_per_clip`` pairs are drawn from each clip once, and those that are scene cuts
+    by the metric's rule are left out (across a cut no flow is right)."""
 
     def __init__(self, folder: str | os.PathLike, size: int, seed: int, pairs_per_clip: int = 24):
         from .decode import VideoSource
+        from .flicker import is_cut
         from .flow import flow_and_mask
         from .pipeline import VIDEO_EXTENSIONS, GIF_EXTENSIONS, flatten_alpha
 
         rng = np.random.default_rng([seed, 7])
         self.pairs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]] = []
+        cuts = 0
         clips = sorted(p for p in Path(folder).rglob("*") if p.suffix.lower() in VIDEO_EXTENSIONS | GIF_EXTENSIONS)
         for clip in clips:
             try:
@@ -249,12 +252,15 @@ class VideoPairs:
                 b, alpha_b = map(crop, frames[t + 1])
                 # frame2(x) ≈ frame1(x + flow); the metric's mask, transparency included
                 flow, mask = flow_and_mask(b, a, alpha_b, alpha_a)
+                if is_cut(mask, b, a):
+                    cuts += 1
+                    continue
                 self.pairs.append((to_tensor(a), to_tensor(b), torch.from_numpy(flow),
                                    torch.from_numpy(mask.astype(np.float32))[None]))
         if not self.pairs:
             from .errors import DataError
             raise DataError(f"no usable video clips (at least 2 frames, {size} px) found", folder)
-        log.info("%d real frame pairs from %d clips", len(self.pairs), len(clips))
+        log.info("%d real frame pairs from %d clips (%d scene cuts left out)", len(self.pairs), len(clips), cuts)
 
     def sample(self, count: int, rng: np.random.Generator):
         picks = [self.pairs[i] for i in rng.integers(0, len(self.pairs), size=count)]
