@@ -15,7 +15,7 @@ from PIL import Image
 
 from videostyle.errors import InputError
 from videostyle.finetuning import FinetuneConfig, finetune
-from videostyle.flicker import is_cut, warping_error
+from videostyle.flicker import is_cut, plot, warping_error
 from videostyle.flow import flow_and_mask, is_scene_cut, optical_flow, valid_mask, warp
 from videostyle.models import load_model
 from videostyle.pipeline import stylize_file
@@ -142,6 +142,8 @@ def test_scene_cut_is_left_out_of_the_warping_error(tmp_path):
     assert result.ratio < 3  # as on a clip without a cut
     cut = result.per_frame[3]
     assert cut["warping_error"] > 10 * max(f["warping_error"] for f in kept)  # what used to count
+    plot(result, tmp_path / "plot.png")  # draws the shots, not the cut's spike
+    assert Image.open(tmp_path / "plot.png").size == (1000, 500)
     write_lossless(tmp_path / "cut_only.mkv", frames[3:5])
     with pytest.raises(InputError, match="every one of its 1 frame pairs is a scene cut"):
         warping_error(tmp_path / "cut_only.mkv", tmp_path / "cut_only.mkv")

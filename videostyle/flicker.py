@@ -134,18 +134,23 @@ def warping_error(original: str | os.PathLike, stylized: str | os.PathLike,
 
 def plot(results: FlickerResult | list[FlickerResult], path: str | os.PathLike) -> None:
     """PNG of the per-frame warping error over time: each stylized video, and the
-    original's own error (the floor)."""
+    original's own error (the floor). Scene cuts are left out, as from the means (their
+    spikes would set the scale)."""
     from .plotting import line_plot
     from .outputs import atomic_output
 
     results = [results] if isinstance(results, FlickerResult) else list(results)
     first = results[0]
     times = [f["time_s"] for f in first.per_frame]
+
+    def values(result: FlickerResult, key: str) -> list[float]:
+        return [float("nan") if f["cut"] else f[key] for f in result.per_frame]  # line_plot skips NaN
+
     series = {f"{Path(r.stylized).name} (mean {r.warping_error:.4g}, ratio {r.ratio:.2f})":
-              ([f["time_s"] for f in r.per_frame], [f["warping_error"] for f in r.per_frame]) for r in results}
-    series[f"{Path(first.original).name}, floor (mean {first.floor:.4g})"] = \
-        (times, [f["floor"] for f in first.per_frame])
-    image = line_plot(series, "temporal warping error per frame", "time (s)", "warping error", size=(1000, 500))
+              ([f["time_s"] for f in r.per_frame], values(r, "warping_error")) for r in results}
+    series[f"{Path(first.original).name}, floor (mean {first.floor:.4g})"] = (times, values(first, "floor"))
+    title = "temporal warping error per frame" + (f" ({first.cuts} scene cuts left out)" if first.cuts else "")
+    image = line_plot(series, title, "time (s)", "warping error", size=(1000, 500))
     out = Path(path)
     with atomic_output(out) as tmp:
         image.save(tmp, format="PNG")
