@@ -1,5 +1,6 @@
 """The command line: exit codes, one-line errors, untouched inputs, no partial outputs."""
 
+import argparse
 import hashlib
 import os
 import subprocess
@@ -260,3 +261,18 @@ def test_contrast_ramp_comes_from_the_card_and_the_option_overrides_it(tmp_path)
         spread[name] = float(np.asarray(Image.open(out), dtype=np.float32).std())
     assert spread["off"] > 10, spread  # the noise painted at full strength
     assert spread["card"] < 0.25 * spread["off"], spread
+
+
+def test_finetune_help_shows_the_defaults_finetune_uses():
+    # Regression: the help of the loop options shared with `train` showed train's
+    # defaults (lr 1e-3, batch 4, samples every 200, checkpoints every 500) for finetune.
+    from videostyle.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    finetune, train = sub.choices["finetune"], sub.choices["train"]
+    text = " ".join(finetune.format_help().split())
+    for flag, value in (("--lr", 2e-4), ("--batch-size", 2), ("--sample-every", 100), ("--checkpoint-every", 200)):
+        dest = flag[2:].replace("-", "_")
+        assert finetune.get_default(dest) == value
+        assert f"(default: {value})" in text, flag
+    assert "(default: 0.001)" in " ".join(train.format_help().split())

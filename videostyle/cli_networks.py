@@ -47,7 +47,7 @@ def add_loss_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--style-statistics", choices=STYLE_STATISTICS,
                    help="gram: uncentered Gram matrices (the paper); covariance: centered Grams plus channel means")
     g.add_argument("--style-size", type=_positive_int, default=512, metavar="PX",
-                   help="resize the style image's long side to PX (default: 512)")
+                   help="resize the style image's long side to PX (default: 512; finetune: the size the model's card records)")
 
 
 def add_training_options(p: argparse.ArgumentParser) -> None:
@@ -56,13 +56,13 @@ def add_training_options(p: argparse.ArgumentParser) -> None:
     length = g.add_mutually_exclusive_group()
     length.add_argument("--iterations", type=_positive_int, help="optimizer steps (default: 4000 train, 300 finetune)")
     length.add_argument("--epochs", type=float, help="passes over the training images instead of --iterations")
-    g.add_argument("--batch-size", type=_positive_int, default=4, help="images per step per process (default: 4)")
+    g.add_argument("--batch-size", type=_positive_int, default=4, help="images per step per process (default: %(default)s)")
     g.add_argument("--image-size", type=_positive_int, default=256, help="training crop size in pixels (default: 256)")
-    g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: 1e-3)")
+    g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
     g.add_argument("--jitter", type=int, default=3, metavar="PX",
                    help="random 0..PX pixel offset before the loss network (default: 3)")
-    g.add_argument("--sample-every", type=_positive_int, default=200, help="steps between sample grids (default: 200)")
-    g.add_argument("--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints (default: 500)")
+    g.add_argument("--sample-every", type=_positive_int, default=200, help="steps between sample grids (default: %(default)s)")
+    g.add_argument("--checkpoint-every", type=_positive_int, default=500, help="steps between checkpoints (default: %(default)s)")
     g.add_argument("--run-dir", help="folder for samples, logs and checkpoints (default: <out>_run/ beside --out)")
     g.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint of an earlier run")
     g.add_argument("--seed", type=int, default=0)
