@@ -129,8 +129,8 @@ def two_shots(count: int = 4) -> list[np.ndarray]:
 
 def test_scene_cut_is_left_out_of_the_warping_error(tmp_path):
     """Regression: across bikes.mp4's hard cuts the occlusion mask kept 0-45 % of the
-    pixels, so the distance between two shots' colours counted as flicker (a third of a
-    stable model's error on that clip)."""
+    pixels, so the distance between two shots' colours counted as flicker (48 % of
+    the_scream-stable's error on that clip)."""
     frames = two_shots()
     write_lossless(tmp_path / "original.mkv", frames)
     write_lossless(tmp_path / "stable.mkv", [colour_transform(f) for f in frames])
