@@ -20,7 +20,7 @@ from videostyle.flow import flow_and_mask, is_scene_cut, optical_flow, valid_mas
 from videostyle.models import load_model
 from videostyle.pipeline import stylize_file
 from videostyle.stabilize import Stabilizer
-from videostyle.temporal import Motion, compress_pairs, output_temporal_loss, synthetic_pairs
+from videostyle.temporal import Motion, compress_pairs, drift_pairs, output_temporal_loss, synthetic_pairs
 from videostyle.transformer_net import TransformerNet
 
 
@@ -346,6 +346,28 @@ def test_compressed_pairs_carry_independent_codec_noise_and_keep_the_flow():
     assert output_temporal_loss(c1, c2, flow, mask).item() > 1e-5
 
 
+def test_brightness_drift_is_a_smooth_grey_change_of_frame_two_that_keeps_the_flow():
+    photos = torch.from_numpy(np.stack([scene(96, 64), scene(96, 64)[::-1]]).copy()).permute(0, 3, 1, 2).float() / 255
+    first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert drift_pairs(second, 0.0, rng) is second
+    assert rng.bit_generator.state == state  # std 0 draws nothing: earlier runs repeat exactly
+    flat = torch.full((8, 3, 64, 96), 0.5)  # no clamping, so the field itself is seen
+    drifted = drift_pairs(flat, 0.02, np.random.default_rng(2))
+    change = drifted - flat
+    assert torch.equal(change[:, 0], change[:, 1]) and torch.equal(change[:, 0], change[:, 2])  # grey
+    stds = change[:, 0].flatten(1).std(1)
+    assert stds.max().item() <= 0.02 * 1.001 and stds.min().item() < 0.015 < stds.max().item()  # up to std
+    # smooth: a neighbour differs by a small part of the field's amplitude, unlike pixel noise (about 1.4x)
+    step = (change[..., 1:] - change[..., :-1]).abs().flatten(1).mean(1) / change[:, 0].flatten(1).abs().mean(1)
+    assert step.max().item() < 0.3, step
+    # frame 1 and the flow stay: the exact flow now leaves the drift, and only it, in the temporal loss
+    d2 = drift_pairs(second, 0.02, np.random.default_rng(3))
+    assert output_temporal_loss(first, second, flow, mask).item() < 1e-10
+    assert 1e-6 < output_temporal_loss(first, d2, flow, mask).item() < 0.02 ** 2 * 3
+
+
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
     root = tmp_path_factory.mktemp("finetune")
@@ -420,8 +442,8 @@ def test_finetuned_card_does_not_keep_the_base_models_final_losses_note_or_held_
 
 def test_finetune_resume_is_exact(tmp_path, tiny_base):
     motion = Motion(max_shift_px=2, elastic_px=0.5, object_probability=0.5, object_shift_px=3)  # objects drawn too
-    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion, compressed_share=0.5))
-    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, motion=motion, compressed_share=0.5,
+    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion, compressed_share=0.5, drift_std=0.01))
+    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, motion=motion, compressed_share=0.5, drift_std=0.01,
                                      resume=str(full.run_dir / "checkpoints" / "step_000002.pt")))
     assert resumed.history == full.history
     a = torch.load(full.model_path, weights_only=True)
@@ -464,13 +486,14 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
                              "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
                              "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25",
-                             "--compressed-pairs", "0.5", "--device", "cpu",
+                             "--compressed-pairs", "0.5", "--brightness-drift", "0.01", "--device", "cpu",
                              "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["temporal"]["temporal_weight"] == 500 and card["temporal"]["noise_std"] == 0.05
     assert card["temporal"]["motion"]["object_probability"] == 0.25 and card["temporal"]["compressed_share"] == 0.5
+    assert card["temporal"]["brightness_drift_std"] == 0.01
     styled = tmp_path / "styled.mkv"
     result = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
                              "-o", str(styled), "--stabilize", "0.7", "-q"], capture_output=True, text=True, timeout=300)

@@ -245,6 +245,10 @@ def _add_finetune(sub, add_common) -> None:
     g.add_argument("--compressed-pairs", type=_fraction, default=0.0, metavar="SHARE",
                    help="share of synthetic pairs whose two frames are each JPEG-compressed at their own random "
                    "quality (25-90), like codec noise in real footage, 0 to 1 (default: 0)")
+    g.add_argument("--brightness-drift", type=_non_negative_float, default=0.0, metavar="STD",
+                   help="add to the second frame of each synthetic pair a smooth random brightness field (features "
+                   "8-64 px) of standard deviation up to STD, RGB in [0, 1], like the lighting, exposure and codec "
+                   "changes of real footage where nothing moves; 0 = off (default: 0)")
     g.add_argument("--contrast-ramp", type=_non_negative_float, default=4.0, metavar="STD",
                    help="recorded in the output's card: `run` fades the output of frames whose grey-level standard "
                    "deviation (0-255) is below STD toward the flat-frame colour, so fades from black do not flash; "
@@ -265,7 +269,8 @@ def _cmd_finetune(args, parser) -> int:
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,
                             motion=Motion(object_probability=args.moving_objects),
-                            compressed_share=args.compressed_pairs, contrast_ramp=args.contrast_ramp,
+                            compressed_share=args.compressed_pairs, drift_std=args.brightness_drift,
+                            contrast_ramp=args.contrast_ramp,
                             **{**loss_kwargs(args), "antialias": None if args.antialias else False}, **kwargs)
     result = _with_bar(args, "finetune", lambda bar: finetune(config, bar))
     if not args.quiet:

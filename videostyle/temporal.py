@@ -13,6 +13,11 @@ With ``compressed_share`` (``finetune --compressed-pairs``), that share of the
 synthetic pairs has each frame JPEG-compressed on its own, at an independent random
 quality: real footage carries codec noise that differs from frame to frame, and the
 network must not turn it into texture that moves.
+With ``drift_std`` (``finetune --brightness-drift``), frame 2 of each synthetic pair
+also gets a smooth random brightness field (features 8-64 px, amplitude up to the given
+standard deviation): exposure, lighting and codec changes make real frames differ by a
+grey level or two where nothing moves, and the networks answer such smooth changes with
+far more texture change than they answer pixel noise of the same energy.
 With videos, consecutive frames of real clips are paired, with DIS flow and the
 occlusion mask of the flicker metric (:mod:`videostyle.flow`).
 
@@ -140,6 +145,37 @@ def compress_pairs(first: torch.Tensor, second: torch.Tensor, share: float, rng:
             q1, q2 = rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1, size=2)
             first[i], second[i] = jpeg(first[i], q1), jpeg(second[i], q2)
     return first, second
+
+
+DRIFT_FEATURE_PX = (8.0, 64.0)  # range of the brightness field's feature size, drawn log-uniformly
+
+
+def brightness_field(height: int, width: int, feature_px: float, rng: np.random.Generator) -> torch.Tensor:
+    """A (H, W) smooth random field of unit standard deviation: Gaussian values every
+    ``feature_px`` pixels, interpolated bicubically, at a random phase."""
+    rows, cols = math.ceil(height / feature_px) + 4, math.ceil(width / feature_px) + 4
+    grid = torch.from_numpy(rng.standard_normal((1, 1, rows, cols)).astype(np.float32))
+    full = F.interpolate(grid, size=(round(rows * feature_px), round(cols * feature_px)), mode="bicubic",
+                         align_corners=False)[0, 0]
+    top = int(rng.integers(int(feature_px), full.shape[0] - height - int(feature_px) + 1))
+    left = int(rng.integers(int(feature_px), full.shape[1] - width - int(feature_px) + 1))
+    field = full[top:top + height, left:left + width]
+    return (field - field.mean()) / field.std().clamp_min(1e-6)
+
+
+def drift_pairs(second: torch.Tensor, std: float, rng: np.random.Generator) -> torch.Tensor:
+    """Frame 2 of each pair (a CPU batch in [0, 1]) plus a smooth grey brightness field whose
+    standard deviation is drawn uniformly from [0, ``std``]. Flow and mask stay valid:
+    nothing moves. With std 0 nothing is drawn, so runs without it repeat exactly."""
+    if not std:
+        return second
+    b, _, h, w = second.shape
+    drifted = second.clone()
+    for i in range(b):
+        feature_px = float(np.exp(rng.uniform(*np.log(DRIFT_FEATURE_PX))))
+        amplitude = float(rng.uniform(0, std))
+        drifted[i] = (second[i] + amplitude * brightness_field(h, w, feature_px, rng)).clamp(0, 1)
+    return drifted
 
 
 def ellipse_alpha(batch: int, height: int, width: int, rng: np.random.Generator) -> torch.Tensor:
