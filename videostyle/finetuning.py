@@ -35,8 +35,7 @@ from .data import TrainingImages, list_images, split_holdout
 from .devices import autocast, resolve_device
 from .errors import ConfigError
 from .models import read_card, resolve_model
-from .temporal import (Motion, VideoPairs, compress_pairs, drift_pairs, feature_temporal_loss,
-                       noise_stability_loss,
+from .temporal import (Motion, VideoPairs, compress_pairs, drift_pairs, feature_temporal_loss, noise_stability_loss,
                        output_temporal_loss, synthetic_pairs)
 from .training import (LOSS_DEFAULTS, LossOptions, Prefetcher, RunProgress, TrainResult, amp_dtype_for, build_perceptual_loss,
                        machine_card, prepare_network, total_steps)
