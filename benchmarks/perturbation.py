@@ -27,12 +27,12 @@ import torch.nn.functional as F
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.quality import SHARED  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
 from videostyle.data import to_tensor  # noqa: E402
 from videostyle.models import available_models, load_model  # noqa: E402
 from videostyle.temporal import brightness_field  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SIZE = (320, 214)
 
 
@@ -65,9 +65,9 @@ def gains(name: str) -> dict[str, float]:
     with torch.no_grad():
         clean = net(x * 255) / 255
         for kind, delta in perturbations(x).items():
-            moved = net((x + delta).clamp(0, 1) * 255) / 255
-            applied = (x + delta).clamp(0, 1) - x  # what reached the network
-            out[kind] = float(F.mse_loss(moved, clean) / applied.pow(2).mean())
+            perturbed = (x + delta).clamp(0, 1)  # what reaches the network
+            moved = net(perturbed * 255) / 255
+            out[kind] = float(F.mse_loss(moved, clean) / (perturbed - x).pow(2).mean())
     return out
 
 
@@ -75,7 +75,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*", help="models (default: every shipped model)")
     args = parser.parse_args()
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     names = args.models or sorted(available_models())
     rows = {name: gains(name) for name in names}
     kinds = list(next(iter(rows.values())))

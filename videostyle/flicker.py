@@ -21,8 +21,8 @@ occlusion mask should be empty; but the forward–backward check passes wherever
 returns two smooth, mutually consistent flows between unrelated pictures, and
 ``bikes.mp4``'s five cuts kept 0–45 % of their pixels. Those pairs then measured the
 distance between two shots' colours, not flicker (their floor 70–170 times the mean of
-the clip's other pairs; 48 % of ``the_scream-stable``'s error on that clip). A pair is a cut when the ORIGINAL's
-frames are one by :func:`videostyle.flow.is_scene_cut` (the rule ``--stabilize`` uses)
+the clip's other pairs; 48 % of ``the_scream-stable``'s error on that clip). A pair is a
+cut when the ORIGINAL's frames are one by :func:`videostyle.flow.is_scene_cut` (the rule ``--stabilize`` uses)
 and both show a picture (standard deviation of their RGB values at least
 ``MIN_PICTURE_STD`` levels): a fade from a frame that is black but for noise is
 measured, since its flash is flicker a viewer sees. Cuts stay in ``per_frame``
