@@ -312,7 +312,19 @@ def machine_card(device: torch.device) -> dict:
 
 def train(config: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:
     """Train a style network; returns where the model and run files were written."""
+    owns_group = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized()
     rank, world = _distributed()
+    try:
+        return _train(config, progress, rank, world)
+    finally:
+        if owns_group and dist.is_initialized():
+            # a process group left to the interpreter's exit aborted a torchrun worker now and
+            # then ("terminate called without an active exception": gloo's threads)
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, progress: Callable[[int, int, dict], None] | None, rank: int,
+           world: int) -> TrainResult:
     device = resolve_device(config.device)
     if device.type == "cuda" and world > 1:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
