@@ -1,0 +1,148 @@
+"""Where a model's flicker comes from, split by kind of pixel and by cause.
+
+For each clip (downscaled to 320 px like ``benchmarks/flicker.py``) and each model, on up
+to 40 evenly spaced frame pairs (scene cuts left out), the warping error of the metric
+(DIS flow, the metric's occlusion mask; the frames stylized in fp32 in memory, not
+written to a file) and:
+
+- ``moving``: the share of the masked pixels whose flow is 0.25 px or more, and the
+  share of the error that sits on them;
+- ``input still``: the error left when every pixel of frame t+1 whose flow is under
+  0.25 px is replaced by frame t's pixel, so that only what moves differs. What is left
+  on the still pixels is texture that moving pixels up to the receptive field away
+  re-form; what went away was caused by the small changes (codec, dither, noise) of
+  the still pixels themselves;
+- ``norm of t``: the error when frame t+1 is stylized with the instance norms' means
+  and variances taken from frame t: what the frame-wide statistics carry.
+
+Both are given as a share of the model's error.
+
+    python benchmarks/flicker_sources.py [--models A,B] [--clips X,Y]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.flicker import LOSSLESS, MEDIA, _Identity  # noqa: E402
+from benchmarks.results import header, write_section  # noqa: E402
+from videostyle.decode import VideoSource  # noqa: E402
+from videostyle.flicker import _frames, is_cut  # noqa: E402
+from videostyle.flow import flow_and_mask, warp  # noqa: E402
+from videostyle.models import load_model  # noqa: E402
+from videostyle.pipeline import stylize_file  # noqa: E402
+from videostyle.stylize import pad  # noqa: E402
+
+MODELS = "mosaic,mosaic-stable,the_scream,the_scream-stable"
+CLIPS = "newtonscradle.gif,pigs_in_a_polka.gif,big_buck_bunny_432_433.webm,iphone_rotated.mov"
+MAX_SIZE = 320
+PAIRS = 40
+STILL_PX = 0.25
+
+
+def reference_frames(clip: Path) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """The clip's frames as the metric sees them: downscaled and written losslessly."""
+    with tempfile.TemporaryDirectory() as tmp:
+        ref = Path(tmp) / ("ref" + (".gif" if clip.suffix == ".gif" else ".mkv"))
+        stylize_file(clip, ref, _Identity(), max_size=MAX_SIZE, encoding=LOSSLESS)
+        with VideoSource(ref) as source:
+            return [(rgb, alpha) for _, rgb, alpha in _frames(source)]
+
+
+class Network:
+    """fp32 forward of a model whose instance norms can record a frame's statistics and
+    reuse them for the next one."""
+
+    def __init__(self, name: str):
+        self.net = load_model(name)
+        self.mode, self.stats, self.index = "plain", [], 0
+        for module in self.net.modules():
+            if isinstance(module, torch.nn.InstanceNorm2d):
+                module.forward = self._norm(module)
+
+    def _norm(self, module: torch.nn.InstanceNorm2d):
+        def forward(x: torch.Tensor) -> torch.Tensor:
+            if self.mode == "replay":
+                mean, var = self.stats[self.index]
+                self.index += 1
+            else:
+                mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), keepdim=True, unbiased=False)
+                if self.mode == "record":
+                    self.stats.append((mean, var))
+            y = (x - mean) / torch.sqrt(var + module.eps)
+            return y * module.weight[None, :, None, None] + module.bias[None, :, None, None]
+        return forward
+
+    @torch.no_grad()
+    def __call__(self, frame: np.ndarray, mode: str = "plain") -> np.ndarray:
+        self.mode, self.index = mode, 0
+        if mode == "record":
+            self.stats = []
+        x, (h, w) = pad(torch.from_numpy(frame).permute(2, 0, 1)[None].float())
+        y = self.net(x)[..., :h, :w].clamp(0, 255).round()
+        return y[0].permute(1, 2, 0).numpy() / 255
+
+
+def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
+    frames = reference_frames(clip)
+    step = max(1, (len(frames) - 1) // PAIRS)
+    pairs = []
+    for i in range(0, len(frames) - 1, step):
+        (a, alpha_a), (b, alpha_b) = frames[i], frames[i + 1]
+        flow, mask = flow_and_mask(a, b, alpha_a, alpha_b)
+        if is_cut(mask, a, b):  # left out, as the metric does
+            continue
+        moving = mask & (np.hypot(flow[..., 0], flow[..., 1]) >= STILL_PX)
+        still_input = np.where((mask & ~moving)[..., None], a, b)
+        pairs.append((a, b, still_input, flow, mask, moving))
+    rows = {}
+    for name in models:
+        net = Network(name)
+        sums = dict.fromkeys(("all", "moving", "input_still", "norm_of_t"), 0.0)
+        pixels = moving_pixels = 0
+        for a, b, still_input, flow, mask, moving in pairs:
+            first = net(a, "record")
+            error = ((first - warp(net(b), flow)) ** 2).mean(-1)
+            sums["all"] += error[mask].sum()
+            sums["moving"] += error[moving].sum()
+            sums["input_still"] += ((first - warp(net(still_input), flow)) ** 2).mean(-1)[mask].sum()
+            sums["norm_of_t"] += ((first - warp(net(b, "replay"), flow)) ** 2).mean(-1)[mask].sum()
+            pixels += mask.sum()
+            moving_pixels += moving.sum()
+        rows[name] = {"pairs": len(pairs), "error": sums["all"] / pixels, "moving_area": moving_pixels / pixels,
+                      **{k: sums[k] / sums["all"] for k in ("moving", "input_still", "norm_of_t")}}
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=MODELS, help=f"comma-separated (default: {MODELS})")
+    parser.add_argument("--clips", default=CLIPS, help=f"comma-separated files of {MEDIA} (default: {CLIPS})")
+    args = parser.parse_args()
+    torch.set_grad_enabled(False)
+    lines = [header("Where the flicker comes from (`benchmarks/flicker_sources.py`)"),
+             f"Per clip (at {MAX_SIZE} px, up to {PAIRS} evenly spaced pairs, fp32, not written to a file): the "
+             "masked warping error; the share of the masked pixels that move (flow ≥ 0.25 px) and the share of "
+             "the error on them; the error left when frame t+1's still pixels are copied from frame t, and the "
+             "error with frame t's instance-norm statistics, as shares of the error. See the script's docstring.\n",
+             "| clip | model | pairs | error | moving: area / error | input still | norm of t |",
+             "|---|---|---|---|---|---|---|"]
+    for clip in args.clips.split(","):
+        rows = sources(args.models.split(","), MEDIA / clip)
+        for name, r in rows.items():
+            line = (f"| {clip} | {name} | {r['pairs']} | {r['error']:.6f} | {r['moving_area']:.2f} / {r['moving']:.2f} "
+                    f"| {r['input_still']:.2f} | {r['norm_of_t']:.2f} |")
+            print(line, flush=True)
+            lines.append(line)
+    write_section("flicker_sources", "\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
