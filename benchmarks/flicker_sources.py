@@ -38,7 +38,7 @@ from videostyle.flicker import _frames, is_cut  # noqa: E402
 from videostyle.flow import flow_and_mask, warp  # noqa: E402
 from videostyle.models import load_model  # noqa: E402
 from videostyle.pipeline import stylize_file  # noqa: E402
-from videostyle.stylize import pad  # noqa: E402
+from videostyle.stylize import Stylizer  # noqa: E402
 
 MODELS = "mosaic,mosaic-stable,the_scream,the_scream-stable"
 CLIPS = "newtonscradle.gif,pigs_in_a_polka.gif,big_buck_bunny_432_433.webm,iphone_rotated.mov"
@@ -61,11 +61,12 @@ class Network:
     reuse them for the next one."""
 
     def __init__(self, name: str):
-        self.net = load_model(name)
+        net = load_model(name)
         self.mode, self.stats, self.index = "plain", [], 0
-        for module in self.net.modules():
+        for module in net.modules():
             if isinstance(module, torch.nn.InstanceNorm2d):
                 module.forward = self._norm(module)
+        self.stylizer = Stylizer(net, "cpu")
 
     def _norm(self, module: torch.nn.InstanceNorm2d):
         def forward(x: torch.Tensor) -> torch.Tensor:
@@ -80,14 +81,11 @@ class Network:
             return y * module.weight[None, :, None, None] + module.bias[None, :, None, None]
         return forward
 
-    @torch.no_grad()
     def __call__(self, frame: np.ndarray, mode: str = "plain") -> np.ndarray:
         self.mode, self.index = mode, 0
         if mode == "record":
             self.stats = []
-        x, (h, w) = pad(torch.from_numpy(frame).permute(2, 0, 1)[None].float())
-        y = self.net(x)[..., :h, :w].clamp(0, 255).round()
-        return y[0].permute(1, 2, 0).numpy() / 255
+        return self.stylizer([frame])[0] / 255
 
 
 def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
