@@ -105,7 +105,7 @@ def measure(clip: Path, out: Path, stylizer: Stylizer, max_size: int, stabilize:
     result = stylize_file(clip, out, stylizer, max_size=max_size, encoding=encoding,
                           frame_filter=Stabilizer(stabilize) if stabilize else None)
     fps = result.frames / (time.perf_counter() - start)
-    reference = out.with_name(f"reference_{clip.stem}_{max_size}_{encoding.gif_keep_levels}{out.suffix}")
+    reference = out.with_name(f"reference_{clip.stem}_{max_size}_{encoding.gif_keep_levels}_{encoding.gif_dither}{out.suffix}")
     if not reference.exists():  # shared by every model and variant
         stylize_file(clip, reference, _Identity(), max_size=max_size, encoding=encoding)
     measured = warping_error(reference, out)

@@ -162,6 +162,8 @@ def test_usage_errors_exit_2(tmp_path, tiny_model):
     assert result.returncode == 2 and "--encoder-threads" in result.stderr
     result = run_cli("run", "x.gif", "--gif-keep-levels", "300")
     assert result.returncode == 2 and "--gif-keep-levels" in result.stderr
+    result = run_cli("run", "x.gif", "--gif-dither", "ordered")
+    assert result.returncode == 2 and "--gif-dither" in result.stderr
     result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--moving-objects", "1.5")
     assert result.returncode == 2 and "--moving-objects" in result.stderr
     result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--compressed-pairs", "-0.1")

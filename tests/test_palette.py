@@ -153,3 +153,56 @@ def test_unchanged_pixels_are_written_transparent_and_decode_as_drawn(tmp_path):
     for i, (rgba, f) in enumerate(zip(expected, decoded)):
         visible = rgba[..., 3] > 0
         assert np.array_equal(f.rgb[visible], rgba[..., :3][visible]), i
+
+
+def test_moving_texture_keeps_its_colours_as_it_moves():
+    """With Floyd–Steinberg everywhere, textured content that slides by a few pixels came
+    out with a new dither pattern (the error diffusion is re-routed), which the warping
+    error reads as flicker; the adaptive dither maps texture to its nearest colour, so
+    the moved pixels are the same colours, moved."""
+    rng = np.random.default_rng(3)
+    wide = np.clip(textured(48, 80) + rng.normal(0, 20, size=(48, 80, 3)), 0, 255).astype(np.uint8)
+    first, moved = wide[:, 8:72], wide[:, 5:69]  # the picture slides 3 px to the right
+    mismatch = {}
+    for dither in ("adaptive", "floyd-steinberg"):
+        quantizer = StableQuantizer(dither=dither, keep_levels=0)
+        a, b = rgb_of(quantizer(first)), rgb_of(quantizer(moved))
+        assert quantizer.palettes == 1  # the same colours: the palette is kept
+        mismatch[dither] = np.any(a[:, :-3] != b[:, 3:], axis=-1).mean()
+    assert mismatch["adaptive"] < 0.02 and mismatch["floyd-steinberg"] > 0.1, mismatch
+
+
+def test_smooth_gradients_are_still_dithered():
+    y, x = np.mgrid[0:48, 0:256]
+    ramp = np.dstack([x, x, x]).astype(np.float64) * 0.25 + 60  # 64 grey levels over 256 px
+    ramp[:, :, 0] += y * 0.5  # red and blue ramps down: 4608 colours, more than a palette holds
+    ramp[:, :, 2] += y
+    ramp = ramp.astype(np.uint8)
+    out = {d: rgb_of(StableQuantizer(dither=d)(ramp)).astype(float) for d in ("adaptive", "floyd-steinberg", "none")}
+    assert np.array_equal(out["adaptive"], out["floyd-steinberg"])  # smooth everywhere: dithered everywhere
+
+    def block_error(a):  # dithering mixes neighbouring palette colours: 8x8 block means follow the ramp
+        return np.abs(a.reshape(6, 8, 32, 8, 3).mean(axis=(1, 3)) - ramp.reshape(6, 8, 32, 8, 3).mean(axis=(1, 3))).mean()
+    assert block_error(out["adaptive"]) < 0.5 < 1.2 < block_error(out["none"]), [block_error(a) for a in out.values()]
+
+
+def test_palette_is_refined_beyond_median_cut():
+    from PIL import Image
+
+    from videostyle.palette import PALETTE_COLOURS, refine_palette
+
+    frame = np.clip(textured(96, 128, seed=5) * 0.8 + 20, 0, 255).astype(np.uint8)
+    image = Image.fromarray(frame)
+    median_cut = image.quantize(colors=PALETTE_COLOURS, method=Image.Quantize.MEDIANCUT)
+    refined = Image.new("P", (1, 1))
+    refined.putpalette(refine_palette(frame, median_cut.getpalette()[: 3 * PALETTE_COLOURS]))
+
+    def squared_error(palette):
+        return np.mean((rgb_of(image.quantize(palette=palette, dither=Image.Dither.NONE)).astype(float) - frame) ** 2)
+    assert squared_error(refined) < 0.9 * squared_error(median_cut)
+    assert refine_palette(frame, median_cut.getpalette()[:30]) == refine_palette(frame, median_cut.getpalette()[:30])
+
+
+def test_dither_must_be_a_known_one():
+    with pytest.raises(ValueError, match="dither must be one of"):
+        StableQuantizer(dither="ordered")

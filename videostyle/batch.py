@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from .errors import ConfigError, InputError, VideostyleError
 from .outputs import TEMP_PREFIX
-from .palette import KEEP_LEVELS
+from .palette import DITHER, KEEP_LEVELS
 from .pipeline import MEDIA_EXTENSIONS, FileResult, ProgressCallback, stylize_file
 
 log = logging.getLogger(__name__)
@@ -143,6 +143,7 @@ class RunConfig:
     preset: str | None = None
     stabilize: float | None = None
     gif_keep_levels: int = KEEP_LEVELS
+    gif_dither: str = DITHER
     contrast_ramp: float | None = None  # None: the model card's
     encoder_threads: int | None = None  # None: the encoder's choice
 
@@ -159,7 +160,8 @@ def run(config: RunConfig, progress: ProgressCallback | None = None,
         jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
     model = load_model(config.model, contrast_ramp=config.contrast_ramp)
     stylizer = Stylizer(model, config.device, config.batch_size, config.half)
-    encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels, config.encoder_threads)
+    encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels, config.encoder_threads,
+                             config.gif_dither)
 
     def convert(job: Job) -> FileResult:
         frame_filter = None

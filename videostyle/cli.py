@@ -14,7 +14,7 @@ from typing import Sequence
 from . import __version__
 from .devices import DEVICES
 from .errors import VideostyleError
-from .palette import KEEP_LEVELS
+from .palette import DITHER, DITHERS, KEEP_LEVELS
 
 log = logging.getLogger("videostyle")
 OUTPUT_FORMATS = ("mp4", "mov", "mkv", "webm", "avi", "gif", "png", "jpg", "webp")
@@ -87,6 +87,10 @@ def _add_run(sub) -> None:
                    help="GIF output: frames share a palette while it fits, and a pixel keeps its colour while the "
                    "frame changes it by at most N levels (0-255), so still areas do not shimmer; 0 = a fresh "
                    f"palette and dither every frame (default: {KEEP_LEVELS})")
+    p.add_argument("--gif-dither", choices=DITHERS, default=DITHER,
+                   help="GIF output: where re-indexed pixels are Floyd-Steinberg dithered: adaptive = only where "
+                   "the picture is smooth (gradients do not band; texture does not crawl when it moves), "
+                   f"floyd-steinberg = everywhere, none = nowhere (default: {DITHER})")
     _add_common(p)
 
 
@@ -164,7 +168,8 @@ def _cmd_run(args, parser) -> int:
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
                        batch_size=args.batch_size, half=args.half, max_size=args.max_size, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
-                       gif_keep_levels=args.gif_keep_levels, contrast_ramp=args.contrast_ramp,
+                       gif_keep_levels=args.gif_keep_levels, gif_dither=args.gif_dither,
+                       contrast_ramp=args.contrast_ramp,
                        encoder_threads=args.encoder_threads)
     name, _ = resolve_model(config.model)
     jobs = plan_jobs(config.inputs, config.output, name, config.output_format)

@@ -20,7 +20,7 @@ import numpy as np
 
 from .decode import VideoInfo, _SWS_COLORSPACE
 from .errors import ConfigError, EncodeError
-from .palette import KEEP_LEVELS
+from .palette import DITHER, KEEP_LEVELS
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +52,15 @@ _FOUR_TWO_ZERO_NEEDS_EVEN = {"libx264", "libx265", "h264_nvenc", "hevc_nvenc"}
 class VideoEncoding:
     """What the user chose: codec (None: the container's default) and CRF (None: default);
     for GIF output, how far a pixel's colour may drift before it is re-dithered
-    (``gif_keep_levels``, see :mod:`videostyle.palette`; 0: fresh palette and dither per frame);
-    the video encoder's ``threads`` (None: its own choice)."""
+    (``gif_keep_levels``, see :mod:`videostyle.palette`; 0: fresh palette and dither per frame)
+    and where it dithers (``gif_dither``); the video encoder's ``threads`` (None: its own choice)."""
 
     codec: str | None = None
     crf: int | None = None
     preset: str | None = None
     gif_keep_levels: int = KEEP_LEVELS
     threads: int | None = None
+    gif_dither: str = DITHER
 
 
 def container_for(path: Path) -> tuple[str, str]:

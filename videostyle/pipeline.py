@@ -171,7 +171,8 @@ def _video(src: Path, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: 
         info = source.info
         if out_kind == "gif":
             loop = read_loop_count(src) if kind == "gif" else 0
-            sink = GifSink(tmp, info.frame_size, loop, StableQuantizer.for_keep_levels(encoding.gif_keep_levels))
+            quantizer = StableQuantizer.for_keep_levels(encoding.gif_keep_levels, encoding.gif_dither)
+            sink = GifSink(tmp, info.frame_size, loop, quantizer)
             if info.passthrough:
                 log.warning("%s: GIF has no audio or subtitles; %d stream(s) left out", dst, len(info.passthrough))
         else:
