@@ -41,24 +41,28 @@ WAYS = {"GIF, palette and dither per frame": (".gif", VideoEncoding(gif_keep_lev
         "MKV": (".mkv", VideoEncoding())}
 
 
-def quantisation(clip: Path, stylizer: Stylizer, max_size: int, encoding: VideoEncoding) -> tuple[float, float]:
+def stylized_frames(clip: Path, stylizer: Stylizer, max_size: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    """Each frame the network makes of ``clip``, with the input's transparent pixels (or None)."""
+    with VideoSource(clip, max_size=max_size) as source:
+        items = [item for item in source if hasattr(item, "rgb")]
+    return [(stylizer([flatten_alpha(item.rgb, item.alpha)])[0], item.alpha < 128 if item.alpha is not None else None)
+            for item in items]
+
+
+def quantisation(frames: list[tuple[np.ndarray, np.ndarray | None]], encoding: VideoEncoding) -> tuple[float, float]:
     """(mean squared error, RGB 0-255, of the GIF's opaque pixels against the frames the
     network made; milliseconds per frame the quantiser took) for GIF output written with
     ``encoding``."""
-    with VideoSource(clip, max_size=max_size) as source:
-        items = [item for item in source if hasattr(item, "rgb")]
     quantizer = StableQuantizer.for_keep_levels(encoding.gif_keep_levels, encoding.gif_dither)
     errors, seconds = [], 0.0
-    for item in items:
-        rgb = stylizer([flatten_alpha(item.rgb, item.alpha)])[0]
-        transparent = item.alpha < 128 if item.alpha is not None else None
+    for rgb, transparent in frames:
         start = time.perf_counter()
         image = quantizer(rgb, transparent)
         seconds += time.perf_counter() - start
         opaque = np.ones(rgb.shape[:2], bool) if transparent is None else ~transparent
         drawn = np.asarray(image.convert("RGB"), dtype=np.float64)
         errors.append(float(((drawn - rgb) ** 2)[opaque].mean()))
-    return float(np.mean(errors)), 1000 * seconds / len(items)
+    return float(np.mean(errors)), 1000 * seconds / len(frames)
 
 
 def main() -> None:
@@ -79,10 +83,10 @@ def main() -> None:
         for name in names:
             stylizers = {m: Stylizer(load_model(m), "cpu", half=half) for m in (name, f"{name}-stable")}
             for clip in clips:
-                cells, sizes, quantised = [], [], []
+                cells, sizes = [], []
+                frames = stylized_frames(clip, stylizers[name], args.max_size)  # once for every GIF way
+                quantised = [quantisation(frames, encoding) for suffix, encoding in WAYS.values() if suffix == ".gif"]
                 for i, (suffix, encoding) in enumerate(WAYS.values()):
-                    if suffix == ".gif":
-                        quantised.append(quantisation(clip, stylizers[name], args.max_size, encoding))
                     errors = []
                     for model in (name, f"{name}-stable"):
                         out = tmp / f"{model}_{clip.stem}_{i}{suffix}"
