@@ -166,6 +166,9 @@ def test_usage_errors_exit_2(tmp_path, tiny_model):
     assert result.returncode == 2 and "--gif-dither" in result.stderr
     result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--moving-objects", "1.5")
     assert result.returncode == 2 and "--moving-objects" in result.stderr
+    for radius in ("0.3,0.1", "0,0.1", "0.1", "0.1,0.6", "a,b"):
+        result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--object-radius", radius)
+        assert result.returncode == 2 and "--object-radius" in result.stderr, radius
     result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--compressed-pairs", "-0.1")
     assert result.returncode == 2 and "--compressed-pairs" in result.stderr
 

@@ -20,7 +20,8 @@ from videostyle.flow import flow_and_mask, is_scene_cut, optical_flow, valid_mas
 from videostyle.models import load_model
 from videostyle.pipeline import stylize_file
 from videostyle.stabilize import Stabilizer
-from videostyle.temporal import Motion, compress_pairs, drift_pairs, output_temporal_loss, synthetic_pairs
+from videostyle.temporal import (Motion, compress_pairs, drift_pairs, ellipse_alpha, output_temporal_loss,
+                                 synthetic_pairs)
 from videostyle.transformer_net import TransformerNet
 
 
@@ -329,6 +330,18 @@ def test_moving_objects_have_exact_flow_and_mask_the_uncovered_background():
     assert output_temporal_loss(first, second, plain[2], mask).item() > 1e-4
 
 
+def test_object_radius_sets_the_size_of_the_moving_objects():
+    rng = np.random.default_rng(5)
+    small = ellipse_alpha(64, 100, 200, rng, (0.03, 0.05)).mean((1, 2, 3))
+    large = ellipse_alpha(64, 100, 200, rng, (0.25, 0.3)).mean((1, 2, 3))
+    # an ellipse of radii r1, r2 (times the shorter side, 100 px) covers pi r1 r2 100^2 / (100 * 200) of the frame
+    assert 0.0014 * 0.9 < small.min().item() and small.max().item() < 0.0040 * 1.1
+    assert 0.098 * 0.95 < large.min().item() and large.max().item() < 0.1414 * 1.05
+    # the default range draws the same numbers as before the option existed: earlier runs repeat exactly
+    default = ellipse_alpha(4, 64, 64, np.random.default_rng(3))
+    assert torch.equal(default, ellipse_alpha(4, 64, 64, np.random.default_rng(3), (0.1, 0.3)))
+
+
 def test_compressed_pairs_carry_independent_codec_noise_and_keep_the_flow():
     photos = torch.from_numpy(np.stack([scene(64, 64), scene(64, 64)[::-1]]).copy()).permute(0, 3, 1, 2).float() / 255
     first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))
@@ -486,7 +499,7 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
                              "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
                              "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25",
-                             "--compressed-pairs", "0.5", "--brightness-drift", "0.01", "--device", "cpu",
+                             "--object-radius", "0.05,0.2", "--compressed-pairs", "0.5", "--brightness-drift", "0.01", "--device", "cpu",
                              "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
@@ -494,6 +507,7 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
     assert card["temporal"]["temporal_weight"] == 500 and card["temporal"]["noise_std"] == 0.05
     assert card["temporal"]["motion"]["object_probability"] == 0.25 and card["temporal"]["compressed_share"] == 0.5
     assert card["temporal"]["brightness_drift_std"] == 0.01
+    assert card["temporal"]["motion"]["object_radius"] == [0.05, 0.2]
     styled = tmp_path / "styled.mkv"
     result = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
                              "-o", str(styled), "--stabilize", "0.7", "-q"], capture_output=True, text=True, timeout=300)

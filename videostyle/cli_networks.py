@@ -242,6 +242,10 @@ def _add_finetune(sub, add_common) -> None:
     g.add_argument("--moving-objects", type=_fraction, default=Motion.object_probability, metavar="SHARE",
                    help="share of synthetic pairs in which an object cut from another photo moves on its own "
                    f"over the moving background, 0 to 1 (default: {Motion.object_probability:g})")
+    g.add_argument("--object-radius", type=_radius_range, default=Motion.object_radius, metavar="MIN,MAX",
+                   help="radii of those objects' ellipses, drawn between MIN and MAX times the crop's shorter side; "
+                   "small radii stand for small fast things such as balls and hands (default: %s)"
+                   % ",".join(f"{r:g}" for r in Motion.object_radius))
     g.add_argument("--compressed-pairs", type=_fraction, default=0.0, metavar="SHARE",
                    help="share of synthetic pairs whose two frames are each JPEG-compressed at their own random "
                    "quality (25-90), like codec noise in real footage, 0 to 1 (default: 0)")
@@ -259,6 +263,17 @@ def _add_finetune(sub, add_common) -> None:
     add_common(p)
 
 
+def _radius_range(text: str) -> tuple[float, float]:
+    """'MIN,MAX' with 0 < MIN <= MAX <= 0.5."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX, two numbers, got {text!r}") from None
+    if not 0 < low <= high <= 0.5:
+        raise argparse.ArgumentTypeError(f"need 0 < MIN <= MAX <= 0.5, got {text!r}")
+    return low, high
+
+
 def _cmd_finetune(args, parser) -> int:
     from .finetuning import FinetuneConfig, finetune
 
@@ -268,7 +283,7 @@ def _cmd_finetune(args, parser) -> int:
     config = FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,
-                            motion=Motion(object_probability=args.moving_objects),
+                            motion=Motion(object_probability=args.moving_objects, object_radius=args.object_radius),
                             compressed_share=args.compressed_pairs, drift_std=args.brightness_drift,
                             contrast_ramp=args.contrast_ramp,
                             **{**loss_kwargs(args), "antialias": None if args.antialias else False}, **kwargs)

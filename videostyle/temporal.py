@@ -4,11 +4,12 @@ Without videos, pairs come from photos: frame 2 is frame 1 resampled along a ran
 smooth flow (translation, zoom, rotation and a smooth elastic field), so the flow from
 frame 2 back to frame 1 and its mask (pixels that come from inside frame 1) are exact.
 With ``Motion.object_probability`` (``finetune --moving-objects``), that share of the
-pairs also gets an object, an ellipse cut from another photo of the batch that moves
-on its own over the background (as in FlyingChairs, Dosovitskiy et al. 2015):
-real footage has such independent motion, and the network has to keep the background's
-texture still next to it. Its flow is exact too; the mask drops the background that the
-object uncovers and a band along the object's edge.
+pairs also gets an object, an ellipse cut from another photo of the batch (radii drawn
+from ``Motion.object_radius``, ``--object-radius``) that moves on its own over the
+background (as in FlyingChairs, Dosovitskiy et al. 2015): real footage has such
+independent motion, and the network has to keep the background's texture still next
+to it. Its flow is exact too; the mask drops the background that the object uncovers
+and a band along the object's edge.
 With ``compressed_share`` (``finetune --compressed-pairs``), that share of the
 synthetic pairs has each frame JPEG-compressed on its own, at an independent random
 quality: real footage carries codec noise that differs from frame to frame, and the
@@ -46,7 +47,8 @@ log = logging.getLogger(__name__)
 class Motion:
     """Ranges of the random motion between synthetic frames (pixels at the crop size);
     ``object_probability`` of the pairs also get an object moving by up to
-    ``object_shift_px`` on its own."""
+    ``object_shift_px`` on its own, an ellipse whose radii are drawn from ``object_radius``
+    (fractions of the crop's shorter side)."""
 
     max_shift_px: float = 6.0
     max_zoom: float = 0.04
@@ -55,6 +57,7 @@ class Motion:
     elastic_grid: int = 4
     object_probability: float = 0.0
     object_shift_px: float = 12.0
+    object_radius: tuple[float, float] = (0.1, 0.3)  # ellipse radii, fractions of the crop's shorter side
 
 
 def pixel_grid(height: int, width: int, like: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -178,14 +181,17 @@ def drift_pairs(second: torch.Tensor, std: float, rng: np.random.Generator) -> t
     return drifted
 
 
-def ellipse_alpha(batch: int, height: int, width: int, rng: np.random.Generator) -> torch.Tensor:
-    """(B, 1, H, W) random rotated ellipses covering about 3–30 % of the frame, opaque
-    inside with a one-pixel antialiased edge."""
+def ellipse_alpha(batch: int, height: int, width: int, rng: np.random.Generator,
+                  radius: tuple[float, float] = Motion.object_radius) -> torch.Tensor:
+    """(B, 1, H, W) random rotated ellipses, opaque inside with a one-pixel antialiased
+    edge, whose radii are drawn from ``radius`` times the shorter side (the default
+    covers about 3–30 % of the frame)."""
     ys, xs = pixel_grid(height, width)
     alphas = []
     for _ in range(batch):
         cx, cy = rng.uniform(0.2, 0.8) * width, rng.uniform(0.2, 0.8) * height
-        rx, ry = rng.uniform(0.1, 0.3, size=2) * min(height, width)
+        rx, ry = rng.uniform(radius[0], radius[1], size=2) * min(height, width)
+        rx, ry = max(rx, 1.0), max(ry, 1.0)
         angle = rng.uniform(0, math.pi)
         u = (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle)
         v = -(xs - cx) * math.sin(angle) + (ys - cy) * math.cos(angle)
@@ -210,7 +216,8 @@ def add_moving_objects(frames: torch.Tensor, background2: torch.Tensor, backgrou
     b, _, h, w = frames.shape
     device = frames.device
     texture = frames.roll(1, dims=0).flip(-1)
-    alpha1 = ellipse_alpha(b, h, w, rng).to(device) * with_object.to(device).float()[:, None, None, None]
+    alpha1 = ellipse_alpha(b, h, w, rng, motion.object_radius).to(device)
+    alpha1 = alpha1 * with_object.to(device).float()[:, None, None, None]
     own = Motion(max_shift_px=motion.object_shift_px, max_zoom=motion.max_zoom,
                  max_rotation_deg=2 * motion.max_rotation_deg, elastic_px=0.0, elastic_grid=2)
     object_flow = random_flow(b, h, w, own, rng).to(device)
