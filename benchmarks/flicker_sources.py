@@ -15,7 +15,10 @@ written to a file) and:
 - ``norm of t``: the error when frame t+1 is stylized with the instance norms' means
   and variances taken from frame t: what the frame-wide statistics carry.
 
-Both are given as a share of the model's error.
+Both are given as a share of the model's error. ``by flow`` splits the error by the
+flow's length at each pixel (bands of ``FLOW_BANDS_PX``): each band's part of the error,
+so the parts add up to it, and the bands' shares of the masked area; comparing a stable
+model's parts with its base model's shows in which band it is not yet at half.
 
     python benchmarks/flicker_sources.py [--models A,B] [--clips X,Y]
 """
@@ -45,6 +48,7 @@ CLIPS = "newtonscradle.gif,pigs_in_a_polka.gif,big_buck_bunny_432_433.webm,iphon
 MAX_SIZE = 320
 PAIRS = 40
 STILL_PX = 0.25
+FLOW_BANDS_PX = (0.25, 1.0, 3.0)  # band edges: still, under a pixel, 1-3 px, more
 
 
 def reference_frames(clip: Path) -> list[tuple[np.ndarray, np.ndarray | None]]:
@@ -97,25 +101,32 @@ def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
         flow, mask = flow_and_mask(a, b, alpha_a, alpha_b)
         if is_cut(mask, a, b):  # left out, as the metric does
             continue
-        moving = mask & (np.hypot(flow[..., 0], flow[..., 1]) >= STILL_PX)
+        length = np.hypot(flow[..., 0], flow[..., 1])
+        moving = mask & (length >= STILL_PX)
         still_input = np.where((mask & ~moving)[..., None], a, b)
-        pairs.append((a, b, still_input, flow, mask, moving))
+        band = np.digitize(length, FLOW_BANDS_PX)
+        pairs.append((a, b, still_input, flow, mask, moving, band))
+    bands = len(FLOW_BANDS_PX) + 1
+    band_pixels = [sum((mask & (band == k)).sum() for _, _, _, _, mask, _, band in pairs) for k in range(bands)]
     rows = {}
     for name in models:
         net = Network(name)
         sums = dict.fromkeys(("all", "moving", "input_still", "norm_of_t"), 0.0)
+        band_sums = np.zeros(bands)
         pixels = moving_pixels = 0
-        for a, b, still_input, flow, mask, moving in pairs:
+        for a, b, still_input, flow, mask, moving, band in pairs:
             first = net(a, "record")
             error = ((first - warp(net(b), flow)) ** 2).mean(-1)
             sums["all"] += error[mask].sum()
             sums["moving"] += error[moving].sum()
+            band_sums += [error[mask & (band == k)].sum() for k in range(bands)]
             sums["input_still"] += ((first - warp(net(still_input), flow)) ** 2).mean(-1)[mask].sum()
             sums["norm_of_t"] += ((first - warp(net(b, "replay"), flow)) ** 2).mean(-1)[mask].sum()
             pixels += mask.sum()
             moving_pixels += moving.sum()
         rows[name] = {"pairs": len(pairs), "error": sums["all"] / pixels, "moving_area": moving_pixels / pixels,
-                      **{k: sums[k] / sums["all"] for k in ("moving", "input_still", "norm_of_t")}}
+                      **{k: sums[k] / sums["all"] for k in ("moving", "input_still", "norm_of_t")},
+                      "band_error": band_sums / pixels, "band_area": np.array(band_pixels) / pixels}
     return rows
 
 
@@ -130,13 +141,20 @@ def main() -> None:
              "masked warping error; the share of the masked pixels that move (flow ≥ 0.25 px) and the share of "
              "the error on them; the error left when frame t+1's still pixels are copied from frame t, and the "
              "error with frame t's instance-norm statistics, as shares of the error. See the script's docstring.\n",
-             "| clip | model | pairs | error | moving: area / error | input still | norm of t |",
-             "|---|---|---|---|---|---|---|"]
+             f"`by flow`: the error's parts on pixels whose flow is under {FLOW_BANDS_PX[0]:g} px, "
+             f"{FLOW_BANDS_PX[0]:g}–{FLOW_BANDS_PX[1]:g}, {FLOW_BANDS_PX[1]:g}–{FLOW_BANDS_PX[2]:g} and at least "
+             f"{FLOW_BANDS_PX[2]:g} px (×10⁻⁶; they add up to the error), and those bands' shares of the masked "
+             "area (%).\n",
+             "| clip | model | pairs | error | moving: area / error | input still | norm of t | by flow: error | "
+             "by flow: area |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for clip in args.clips.split(","):
         rows = sources(args.models.split(","), MEDIA / clip)
         for name, r in rows.items():
             line = (f"| {clip} | {name} | {r['pairs']} | {r['error']:.6f} | {r['moving_area']:.2f} / {r['moving']:.2f} "
-                    f"| {r['input_still']:.2f} | {r['norm_of_t']:.2f} |")
+                    f"| {r['input_still']:.2f} | {r['norm_of_t']:.2f} | "
+                    + " / ".join(f"{1e6 * v:.0f}" for v in r["band_error"]) + " | "
+                    + " / ".join(f"{100 * v:.1f}" for v in r["band_area"]) + " |")
             print(line, flush=True)
             lines.append(line)
     write_section("flicker_sources", "\n".join(lines))
