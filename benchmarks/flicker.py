@@ -129,17 +129,26 @@ class _Identity:
         return [f.copy() for f in frames]
 
 
-def losses_on_photos(name: str, photos: int = 8) -> dict[str, float]:
+def loss_parts(name: str, photos: int = 8) -> dict[str, float]:
+    """Mean content, style and TV losses of model ``name`` on its card's held-out photos
+    (256 px, the card's loss settings), and each style layer's part of the style loss,
+    its layer weight included (``style/LAYER``; they add up to ``style``)."""
     card = available_models()[name].card
     style = SHARED / "styles" / card["style"]["image"]
     criterion = build_perceptual_loss(_LossConfig(card, style), torch.device("cpu"))
+    layer_weights = {f"style/{layer}": weight for layer, weight in criterion.style_layers.items()}
     net = load_model(name)
     parts = []
     for _, content in held_out_photos(card, photos, 256):
         with torch.no_grad():
             _, p = criterion((net(content * 255) / 255).clamp(0, 1), content)
-        parts.append({k: float(v) for k, v in p.items()})
-    return {k: float(np.mean([p[k] for p in parts])) for k in ("content", "style")}
+        parts.append({k: float(v) * layer_weights.get(k, 1.0) for k, v in p.items() if k != "total"})
+    return {k: float(np.mean([p[k] for p in parts])) for k in parts[0]}
+
+
+def losses_on_photos(name: str, photos: int = 8) -> dict[str, float]:
+    parts = loss_parts(name, photos)
+    return {k: parts[k] for k in ("content", "style")}
 
 
 def ramp_effect(name: str, ramp: float, clips: list[Path], frames: dict, base_errors: dict, tmp: Path, args,

@@ -48,7 +48,7 @@ CLIPS = "newtonscradle.gif,pigs_in_a_polka.gif,big_buck_bunny_432_433.webm,iphon
 MAX_SIZE = 320
 PAIRS = 40
 STILL_PX = 0.25
-FLOW_BANDS_PX = (0.25, 1.0, 3.0)  # band edges: still, under a pixel, 1-3 px, more
+FLOW_BANDS_PX = (STILL_PX, 1.0, 3.0)  # band edges: still, under a pixel, 1-3 px, more
 
 
 def reference_frames(clip: Path) -> list[tuple[np.ndarray, np.ndarray | None]]:
@@ -105,28 +105,28 @@ def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
         moving = mask & (length >= STILL_PX)
         still_input = np.where((mask & ~moving)[..., None], a, b)
         band = np.digitize(length, FLOW_BANDS_PX)
-        pairs.append((a, b, still_input, flow, mask, moving, band))
-    bands = len(FLOW_BANDS_PX) + 1
-    band_pixels = [sum((mask & (band == k)).sum() for _, _, _, _, mask, _, band in pairs) for k in range(bands)]
+        in_band = [mask & (band == k) for k in range(len(FLOW_BANDS_PX) + 1)]
+        pairs.append((a, b, still_input, flow, mask, moving, in_band))
+    band_pixels = np.sum([[m.sum() for m in in_band] for *_, in_band in pairs], axis=0)
     rows = {}
     for name in models:
         net = Network(name)
         sums = dict.fromkeys(("all", "moving", "input_still", "norm_of_t"), 0.0)
-        band_sums = np.zeros(bands)
+        band_sums = np.zeros(len(band_pixels))
         pixels = moving_pixels = 0
-        for a, b, still_input, flow, mask, moving, band in pairs:
+        for a, b, still_input, flow, mask, moving, in_band in pairs:
             first = net(a, "record")
             error = ((first - warp(net(b), flow)) ** 2).mean(-1)
             sums["all"] += error[mask].sum()
             sums["moving"] += error[moving].sum()
-            band_sums += [error[mask & (band == k)].sum() for k in range(bands)]
+            band_sums += [error[m].sum() for m in in_band]
             sums["input_still"] += ((first - warp(net(still_input), flow)) ** 2).mean(-1)[mask].sum()
             sums["norm_of_t"] += ((first - warp(net(b, "replay"), flow)) ** 2).mean(-1)[mask].sum()
             pixels += mask.sum()
             moving_pixels += moving.sum()
         rows[name] = {"pairs": len(pairs), "error": sums["all"] / pixels, "moving_area": moving_pixels / pixels,
                       **{k: sums[k] / sums["all"] for k in ("moving", "input_still", "norm_of_t")},
-                      "band_error": band_sums / pixels, "band_area": np.array(band_pixels) / pixels}
+                      "band_error": band_sums / pixels, "band_area": band_pixels / pixels}
     return rows
 
 

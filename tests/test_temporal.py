@@ -499,8 +499,8 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
                              "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
                              "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25",
-                             "--object-radius", "0.05,0.2", "--compressed-pairs", "0.5", "--brightness-drift", "0.01", "--device", "cpu",
-                             "-q"],
+                             "--object-radius", "0.05,0.2", "--compressed-pairs", "0.5", "--brightness-drift", "0.01",
+                             "--device", "cpu", "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
