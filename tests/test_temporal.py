@@ -500,7 +500,7 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
                              "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25",
                              "--object-radius", "0.05,0.2", "--compressed-pairs", "0.5", "--brightness-drift", "0.01",
-                             "--device", "cpu", "-q"],
+                             "--seed", "3", "--device", "cpu", "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
@@ -508,6 +508,7 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
     assert card["temporal"]["motion"]["object_probability"] == 0.25 and card["temporal"]["compressed_share"] == 0.5
     assert card["temporal"]["brightness_drift_std"] == 0.01
     assert card["temporal"]["motion"]["object_radius"] == [0.05, 0.2]
+    assert card["temporal"]["seed"] == 3  # the card alone repeats the run
     styled = tmp_path / "styled.mkv"
     result = subprocess.run([sys.executable, "-m", "videostyle", "run", str(clips / "original.mkv"), "--model", str(out),
                              "-o", str(styled), "--stabilize", "0.7", "-q"], capture_output=True, text=True, timeout=300)
