@@ -101,31 +101,26 @@ def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
         flow, mask = flow_and_mask(a, b, alpha_a, alpha_b)
         if is_cut(mask, a, b):  # left out, as the metric does
             continue
-        length = np.hypot(flow[..., 0], flow[..., 1])
-        moving = mask & (length >= STILL_PX)
-        still_input = np.where((mask & ~moving)[..., None], a, b)
-        band = np.digitize(length, FLOW_BANDS_PX)
+        band = np.digitize(np.hypot(flow[..., 0], flow[..., 1]), FLOW_BANDS_PX)  # 0: still (< STILL_PX)
         in_band = [mask & (band == k) for k in range(len(FLOW_BANDS_PX) + 1)]
-        pairs.append((a, b, still_input, flow, mask, moving, in_band))
+        still_input = np.where(in_band[0][..., None], a, b)
+        pairs.append((a, b, still_input, flow, mask, in_band))
     band_pixels = np.sum([[m.sum() for m in in_band] for *_, in_band in pairs], axis=0)
+    pixels = band_pixels.sum()  # the bands split the mask
     rows = {}
     for name in models:
         net = Network(name)
-        sums = dict.fromkeys(("all", "moving", "input_still", "norm_of_t"), 0.0)
         band_sums = np.zeros(len(band_pixels))
-        pixels = moving_pixels = 0
-        for a, b, still_input, flow, mask, moving, in_band in pairs:
+        sums = dict.fromkeys(("input_still", "norm_of_t"), 0.0)
+        for a, b, still_input, flow, mask, in_band in pairs:
             first = net(a, "record")
             error = ((first - warp(net(b), flow)) ** 2).mean(-1)
-            sums["all"] += error[mask].sum()
-            sums["moving"] += error[moving].sum()
             band_sums += [error[m].sum() for m in in_band]
             sums["input_still"] += ((first - warp(net(still_input), flow)) ** 2).mean(-1)[mask].sum()
             sums["norm_of_t"] += ((first - warp(net(b, "replay"), flow)) ** 2).mean(-1)[mask].sum()
-            pixels += mask.sum()
-            moving_pixels += moving.sum()
-        rows[name] = {"pairs": len(pairs), "error": sums["all"] / pixels, "moving_area": moving_pixels / pixels,
-                      **{k: sums[k] / sums["all"] for k in ("moving", "input_still", "norm_of_t")},
+        total = band_sums.sum()
+        rows[name] = {"pairs": len(pairs), "error": total / pixels, "moving_area": band_pixels[1:].sum() / pixels,
+                      "moving": band_sums[1:].sum() / total, **{k: v / total for k, v in sums.items()},
                       "band_error": band_sums / pixels, "band_area": band_pixels / pixels}
     return rows
 

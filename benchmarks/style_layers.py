@@ -37,7 +37,7 @@ def main() -> None:
     for base in args.models.split(","):
         rows = {name: loss_parts(name, args.photos) for name in (base, f"{base}-stable")}
         keys = list(rows[base])
-        names = [k.removeprefix("style/") if k.startswith("style/") else k for k in keys]
+        names = [k.removeprefix("style/") for k in keys]
         lines += ["| model | " + " | ".join(names) + " |", "|---" * (len(keys) + 1) + "|",
                   f"| {base} | " + " | ".join(f"{rows[base][k]:.4g}" for k in keys) + " |",
                   f"| {base}-stable | " + " | ".join(f"{100 * (rows[base + '-stable'][k] / rows[base][k] - 1):+.1f} %"
