@@ -169,8 +169,9 @@ def test_usage_errors_exit_2(tmp_path, tiny_model):
     for radius in ("0.3,0.1", "0,0.1", "0.1", "0.1,0.6", "a,b"):
         result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--object-radius", radius)
         assert result.returncode == 2 and "--object-radius" in result.stderr, radius
-    result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", "--compressed-pairs", "-0.1")
-    assert result.returncode == 2 and "--compressed-pairs" in result.stderr
+    for option in ("--compressed-pairs", "--gif-pairs"):
+        result = run_cli("finetune", "--model", "m", "--data", "d", "--out", "o.pth", option, "-0.1")
+        assert result.returncode == 2 and option in result.stderr
 
 
 def test_folder_run_goes_on_past_a_broken_file_and_mirrors_the_tree(tmp_path, tiny_model):

@@ -20,7 +20,7 @@ from videostyle.flow import flow_and_mask, is_scene_cut, optical_flow, valid_mas
 from videostyle.models import load_model
 from videostyle.pipeline import stylize_file
 from videostyle.stabilize import Stabilizer
-from videostyle.temporal import (Motion, compress_pairs, drift_pairs, ellipse_alpha, output_temporal_loss,
+from videostyle.temporal import (Motion, compress_pairs, drift_pairs, ellipse_alpha, gif_pairs, output_temporal_loss,
                                  synthetic_pairs)
 from videostyle.transformer_net import TransformerNet
 
@@ -359,6 +359,24 @@ def test_compressed_pairs_carry_independent_codec_noise_and_keep_the_flow():
     assert output_temporal_loss(c1, c2, flow, mask).item() > 1e-5
 
 
+def test_gif_pairs_carry_independent_dither_and_keep_the_flow():
+    photos = torch.from_numpy(np.stack([scene(64, 64), scene(64, 64)[::-1]]).copy()).permute(0, 3, 1, 2).float() / 255
+    first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    state = rng.bit_generator.state
+    assert gif_pairs(first, second, 0.0, rng) == (first, second)
+    assert rng.bit_generator.state == state  # share 0 draws nothing: earlier runs repeat exactly
+    g1, g2 = gif_pairs(first, second, 1.0, rng)
+    for before, after in ((first, g1), (second, g2)):
+        for image in after:  # each frame has a palette of at most 256 colours
+            assert len(torch.unique((image * 255).round().flatten(1), dim=1).T) <= 256
+        change = (after - before).abs()
+        assert 0.001 < change.mean().item() < 0.05 and change.max().item() < 0.25, change.mean().item()
+    # the two frames' dither differs, so the exact flow no longer matches them perfectly
+    assert output_temporal_loss(first, second, flow, mask).item() < 1e-10
+    assert output_temporal_loss(g1, g2, flow, mask).item() > 1e-6
+
+
 def test_brightness_drift_is_a_smooth_grey_change_of_frame_two_that_keeps_the_flow():
     photos = torch.from_numpy(np.stack([scene(96, 64), scene(96, 64)[::-1]]).copy()).permute(0, 3, 1, 2).float() / 255
     first, second, flow, mask = synthetic_pairs(photos, Motion(max_shift_px=4), np.random.default_rng(0))
@@ -455,8 +473,9 @@ def test_finetuned_card_does_not_keep_the_base_models_final_losses_note_or_held_
 
 def test_finetune_resume_is_exact(tmp_path, tiny_base):
     motion = Motion(max_shift_px=2, elastic_px=0.5, object_probability=0.5, object_shift_px=3)  # objects drawn too
-    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, motion=motion, compressed_share=0.5, drift_std=0.01))
-    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, motion=motion, compressed_share=0.5, drift_std=0.01,
+    extras = dict(motion=motion, compressed_share=0.5, gif_share=0.5, drift_std=0.01)
+    full = finetune(tiny_finetune(tmp_path / "full", tiny_base, **extras))
+    resumed = finetune(tiny_finetune(tmp_path / "resumed", tiny_base, **extras,
                                      resume=str(full.run_dir / "checkpoints" / "step_000002.pt")))
     assert resumed.history == full.history
     a = torch.load(full.model_path, weights_only=True)
@@ -499,14 +518,15 @@ def test_cli_finetune_and_run_with_stabilize(tmp_path, tiny_base, clips):
                              "--out", str(out), "--style", str(style), "--loss-net", "efficientnet-lite0",
                              "--image-size", "32", "--style-size", "48", "--iterations", "2", "--holdout", "1",
                              "--temporal-weight", "500", "--noise-std", "0.05", "--moving-objects", "0.25",
-                             "--object-radius", "0.05,0.2", "--compressed-pairs", "0.5", "--brightness-drift", "0.01",
+                             "--object-radius", "0.05,0.2", "--compressed-pairs", "0.5", "--gif-pairs", "0.5",
+                             "--brightness-drift", "0.01",
                              "--seed", "3", "--device", "cpu", "-q"],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["temporal"]["temporal_weight"] == 500 and card["temporal"]["noise_std"] == 0.05
     assert card["temporal"]["motion"]["object_probability"] == 0.25 and card["temporal"]["compressed_share"] == 0.5
-    assert card["temporal"]["brightness_drift_std"] == 0.01
+    assert card["temporal"]["brightness_drift_std"] == 0.01 and card["temporal"]["gif_share"] == 0.5
     assert card["temporal"]["motion"]["object_radius"] == [0.05, 0.2]
     assert card["temporal"]["seed"] == 3  # the card alone repeats the run
     styled = tmp_path / "styled.mkv"

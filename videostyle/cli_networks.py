@@ -249,6 +249,10 @@ def _add_finetune(sub, add_common) -> None:
     g.add_argument("--compressed-pairs", type=_fraction, default=0.0, metavar="SHARE",
                    help="share of synthetic pairs whose two frames are each JPEG-compressed at their own random "
                    "quality (25-90), like codec noise in real footage, 0 to 1 (default: 0)")
+    g.add_argument("--gif-pairs", type=_fraction, default=0.0, metavar="SHARE",
+                   help="share of synthetic pairs whose two frames are each quantized to their own 256-colour "
+                   "palette with Floyd-Steinberg dithering, like the frames of an animated GIF, whose dither "
+                   "changes from frame to frame where nothing moves, 0 to 1 (default: 0)")
     g.add_argument("--brightness-drift", type=_non_negative_float, default=0.0, metavar="STD",
                    help="add to the second frame of each synthetic pair a smooth random brightness field (features "
                    "8-64 px) of standard deviation up to STD, RGB in [0, 1], like the lighting, exposure and codec "
@@ -284,7 +288,8 @@ def _cmd_finetune(args, parser) -> int:
                             temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
                             noise_weight=args.noise_weight, noise_std=args.noise_std,
                             motion=Motion(object_probability=args.moving_objects, object_radius=args.object_radius),
-                            compressed_share=args.compressed_pairs, drift_std=args.brightness_drift,
+                            compressed_share=args.compressed_pairs, gif_share=args.gif_pairs,
+                            drift_std=args.brightness_drift,
                             contrast_ramp=args.contrast_ramp,
                             **{**loss_kwargs(args), "antialias": None if args.antialias else False}, **kwargs)
     result = _with_bar(args, "finetune", lambda bar: finetune(config, bar))

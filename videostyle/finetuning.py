@@ -11,9 +11,11 @@ defaults or the values given — while adding three temporal terms on frame pair
 - noise: ‖T(I + n) − T(I)‖² for Gaussian n (``noise_weight``, ``noise_std``; Gupta et al.).
 
 ``compressed_share`` of the synthetic pairs have each frame JPEG-compressed on its own
-(codec noise that changes between frames, as in real footage); ``drift_std`` adds a
-smooth brightness change to frame 2 of each synthetic pair (lighting and exposure
-changes where nothing moves).
+(codec noise that changes between frames, as in real footage); ``gif_share`` of them have
+each frame quantized to its own GIF palette with dithering (the dither of animated GIFs
+changes between frames where nothing moves); ``drift_std`` adds a smooth brightness
+change to frame 2 of each synthetic pair (lighting and exposure changes where nothing
+moves).
 
 Samples, checkpoints and exact resume work as in :mod:`videostyle.training`.
 """
@@ -35,8 +37,8 @@ from .data import TrainingImages, list_images, split_holdout
 from .devices import autocast, resolve_device
 from .errors import ConfigError
 from .models import read_card, resolve_model
-from .temporal import (Motion, VideoPairs, compress_pairs, drift_pairs, feature_temporal_loss, noise_stability_loss,
-                       output_temporal_loss, synthetic_pairs)
+from .temporal import (Motion, VideoPairs, compress_pairs, drift_pairs, feature_temporal_loss, gif_pairs,
+                       noise_stability_loss, output_temporal_loss, synthetic_pairs)
 from .training import (LOSS_DEFAULTS, LossOptions, Prefetcher, RunProgress, TrainResult, amp_dtype_for, build_perceptual_loss,
                        machine_card, prepare_network, total_steps)
 
@@ -62,6 +64,7 @@ class FinetuneConfig(LossOptions):
     noise_std: float = 0.03
     motion: Motion = Motion()
     compressed_share: float = 0.0
+    gif_share: float = 0.0
     drift_std: float = 0.0
     contrast_ramp: float = 4.0  # recorded in the card; see videostyle.transformer_net
     real_pair_fraction: float = 0.5
@@ -157,6 +160,7 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
         photos = prefetch.get(step, prefetch=step + 1 < steps)
         first, second, flow, mask = synthetic_pairs(photos, config.motion, rng)
         first, second = compress_pairs(first, second, config.compressed_share, rng)
+        first, second = gif_pairs(first, second, config.gif_share, rng)
         second = drift_pairs(second, config.drift_std, rng)
         if real is not None:
             take = rng.random(config.batch_size) < config.real_pair_fraction
@@ -220,7 +224,8 @@ def finetune_card(config, losses, settings, steps, wall_s, final, device, n_trai
     card["temporal"] = {"base_model": str(config.model), "temporal_weight": config.temporal_weight,
                         "feature_weight": config.feature_weight, "noise_weight": config.noise_weight,
                         "noise_std": config.noise_std, "motion": dataclasses.asdict(config.motion),
-                        "compressed_share": config.compressed_share, "brightness_drift_std": config.drift_std,
+                        "compressed_share": config.compressed_share, "gif_share": config.gif_share,
+                        "brightness_drift_std": config.drift_std,
                         "videos": config.videos, "real_pair_fraction": config.real_pair_fraction if config.videos else 0.0,
                         "steps": steps, "batch_size": config.batch_size, "image_size": config.image_size,
                         "lr": config.lr, "seed": config.seed, "training_images": n_train, "unreadable_images": n_bad,

@@ -150,6 +150,34 @@ def compress_pairs(first: torch.Tensor, second: torch.Tensor, share: float, rng:
     return first, second
 
 
+def gif_frame(image: torch.Tensor) -> torch.Tensor:
+    """A (3, H, W) image in [0, 1] as a frame of an animated GIF: quantized to its own
+    256-colour adaptive palette (median cut) with Floyd–Steinberg dithering (Pillow)."""
+    from PIL import Image
+
+    array = (image.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    paletted = Image.fromarray(array).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                               dither=Image.Dither.FLOYDSTEINBERG)
+    return to_tensor(paletted.convert("RGB"))
+
+
+def gif_pairs(first: torch.Tensor, second: torch.Tensor, share: float, rng: np.random.Generator):
+    """In ``share`` of the pairs (CPU tensors), each frame becomes a GIF frame on its own
+    (:func:`gif_frame`): as in animated GIFs, the palette and the dither pattern change
+    between the frames even where nothing moves (28 % of the still pixels of
+    newtonscradle.gif change, mostly by 1-5 levels, from one frame to the next). Flow and mask
+    stay valid. With share 0 nothing is drawn, so runs without it repeat exactly."""
+    if not share:
+        return first, second
+    take = rng.random(first.shape[0]) < share
+    if not take.any():
+        return first, second
+    first, second = first.clone(), second.clone()
+    for i in np.flatnonzero(take):
+        first[i], second[i] = gif_frame(first[i]), gif_frame(second[i])
+    return first, second
+
+
 DRIFT_FEATURE_PX = (8.0, 64.0)  # range of the brightness field's feature size, drawn log-uniformly
 
 
