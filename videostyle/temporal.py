@@ -123,14 +123,18 @@ def synthetic_pairs(frames: torch.Tensor, motion: Motion, rng: np.random.Generat
 JPEG_QUALITY = (25, 90)  # range of the independent per-frame qualities of compressed pairs
 
 
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """A (3, H, W) image in [0, 1] as an (H, W, 3) uint8 array, rounding half up, as in the
+    measured --compressed-pairs and GIF-pairs runs (plotting.to_pil rounds half to even)."""
+    return (image.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
 def jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
     """A (3, H, W) image in [0, 1] after a JPEG round trip at ``quality`` (Pillow)."""
     from PIL import Image
 
-    # rounds half up, as in the measured --compressed-pairs runs (plotting.to_pil rounds half to even)
-    array = (image.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=int(quality))
+    Image.fromarray(to_uint8(image)).save(buffer, format="JPEG", quality=int(quality))
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return to_tensor(decoded.convert("RGB"))
@@ -155,8 +159,7 @@ def gif_frame(image: torch.Tensor) -> torch.Tensor:
     256-colour adaptive palette (median cut) with Floyd–Steinberg dithering (Pillow)."""
     from PIL import Image
 
-    array = (image.permute(1, 2, 0).numpy() * 255 + 0.5).clip(0, 255).astype(np.uint8)
-    paletted = Image.fromarray(array).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+    paletted = Image.fromarray(to_uint8(image)).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
                                                dither=Image.Dither.FLOYDSTEINBERG)
     return to_tensor(paletted.convert("RGB"))
 
