@@ -26,18 +26,19 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.quality import _LossConfig, held_out_photos  # noqa: E402
+from benchmarks.quality import held_out_photos  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.decode import VideoSource  # noqa: E402
-from videostyle.devices import cpu_supports_bf16  # noqa: E402
-from videostyle.encode import VideoEncoding  # noqa: E402
-from videostyle.flicker import warping_error  # noqa: E402
-from videostyle.models import available_models, load_model  # noqa: E402
-from videostyle.pipeline import flatten_alpha, stylize_file  # noqa: E402
-from videostyle.stabilize import Stabilizer  # noqa: E402
-from videostyle.stylize import Stylizer, pad  # noqa: E402
-from videostyle.training import build_perceptual_loss  # noqa: E402
-from videostyle.transformer_net import input_contrast  # noqa: E402
+from videostyle.media.decode import VideoSource  # noqa: E402
+from videostyle.media.encode import VideoEncoding  # noqa: E402
+from videostyle.media.images import flatten_alpha
+from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.network.models import available_models, load_model  # noqa: E402
+from videostyle.network.stylize import Stylizer, pad  # noqa: E402
+from videostyle.network.transformer_net import input_contrast  # noqa: E402
+from videostyle.pipeline.file import stylize_file  # noqa: E402
+from videostyle.temporal.flicker import warping_error  # noqa: E402
+from videostyle.temporal.stabilize import Stabilizer  # noqa: E402
+from videostyle.training.criterion import build_perceptual_loss, options_from_card  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from make_examples import encode_video, view  # noqa: E402
@@ -119,7 +120,7 @@ def low_contrast_frames(clip: Path, max_size: int, below: float) -> int:
         return float(input_contrast(pad(torch.from_numpy(rgb).permute(2, 0, 1)[None].float())[0]))
 
     with VideoSource(clip, max_size=max_size) as source:
-        return sum(1 for item in source if hasattr(item, "rgb") and contrast(flatten_alpha(item.rgb, item.alpha)) < below)
+        return sum(1 for frame in source.frames() if contrast(flatten_alpha(frame.rgb, frame.alpha)) < below)
 
 
 class _Identity:
@@ -135,7 +136,7 @@ def loss_parts(name: str, photos: int = 8) -> dict[str, float]:
     its layer weight included (``style/LAYER``; they add up to ``style``)."""
     card = available_models()[name].card
     style = SHARED / "styles" / card["style"]["image"]
-    criterion = build_perceptual_loss(_LossConfig(card, style), torch.device("cpu"))
+    criterion = build_perceptual_loss(options_from_card(card, jitter=0), str(style), torch.device("cpu"))
     layer_weights = {f"style/{layer}": weight for layer, weight in criterion.style_layers.items()}
     net = load_model(name)
     parts = []

@@ -36,12 +36,13 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.flicker import LOSSLESS, MEDIA, _Identity  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.decode import VideoSource  # noqa: E402
-from videostyle.flicker import _frames, is_cut  # noqa: E402
-from videostyle.flow import flow_and_mask, warp  # noqa: E402
-from videostyle.models import load_model  # noqa: E402
-from videostyle.pipeline import stylize_file  # noqa: E402
-from videostyle.stylize import Stylizer  # noqa: E402
+from videostyle.media.decode import VideoSource  # noqa: E402
+from videostyle.network.models import load_model  # noqa: E402
+from videostyle.network.stylize import Stylizer  # noqa: E402
+from videostyle.pipeline.file import stylize_file  # noqa: E402
+from videostyle.temporal.cuts import is_scene_cut  # noqa: E402
+from videostyle.temporal.flicker import _frames  # noqa: E402
+from videostyle.temporal.flow import flow_and_mask, warp_array  # noqa: E402
 
 MODELS = "mosaic,mosaic-stable,the_scream,the_scream-stable"
 CLIPS = "newtonscradle.gif,pigs_in_a_polka.gif,big_buck_bunny_432_433.webm,iphone_rotated.mov"
@@ -99,7 +100,7 @@ def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
     for i in range(0, len(frames) - 1, step):
         (a, alpha_a), (b, alpha_b) = frames[i], frames[i + 1]
         flow, mask = flow_and_mask(a, b, alpha_a, alpha_b)
-        if is_cut(mask, a, b):  # left out, as the metric does
+        if is_scene_cut(mask, a, b):  # left out, as the metric does
             continue
         band = np.digitize(np.hypot(flow[..., 0], flow[..., 1]), FLOW_BANDS_PX)  # 0: still (< STILL_PX)
         in_band = [mask & (band == k) for k in range(len(FLOW_BANDS_PX) + 1)]
@@ -114,10 +115,10 @@ def sources(models: list[str], clip: Path) -> dict[str, dict[str, float]]:
         sums = dict.fromkeys(("input_still", "norm_of_t"), 0.0)
         for a, b, still_input, flow, mask, in_band in pairs:
             first = net(a, "record")
-            error = ((first - warp(net(b), flow)) ** 2).mean(-1)
+            error = ((first - warp_array(net(b), flow)) ** 2).mean(-1)
             band_sums += [error[m].sum() for m in in_band]
-            sums["input_still"] += ((first - warp(net(still_input), flow)) ** 2).mean(-1)[mask].sum()
-            sums["norm_of_t"] += ((first - warp(net(b, "replay"), flow)) ** 2).mean(-1)[mask].sum()
+            sums["input_still"] += ((first - warp_array(net(still_input), flow)) ** 2).mean(-1)[mask].sum()
+            sums["norm_of_t"] += ((first - warp_array(net(b, "replay"), flow)) ** 2).mean(-1)[mask].sum()
         total = band_sums.sum()
         rows[name] = {"pairs": len(pairs), "error": total / pixels, "moving_area": band_pixels[1:].sum() / pixels,
                       "moving": band_sums[1:].sum() / total, **{k: v / total for k, v in sums.items()},

@@ -27,13 +27,13 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.flicker import MEDIA, frame_count, measure  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.devices import cpu_supports_bf16  # noqa: E402
-from videostyle.encode import VideoEncoding  # noqa: E402
-from videostyle.decode import VideoSource  # noqa: E402
-from videostyle.models import available_models, load_model  # noqa: E402
-from videostyle.palette import StableQuantizer  # noqa: E402
-from videostyle.pipeline import flatten_alpha  # noqa: E402
-from videostyle.stylize import Stylizer  # noqa: E402
+from videostyle.media.decode import VideoSource  # noqa: E402
+from videostyle.media.encode import VideoEncoding  # noqa: E402
+from videostyle.media.images import flatten_alpha  # noqa: E402
+from videostyle.media.palette import StableQuantizer  # noqa: E402
+from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.network.models import available_models, load_model  # noqa: E402
+from videostyle.network.stylize import Stylizer  # noqa: E402
 
 WAYS = {"GIF, palette and dither per frame": (".gif", VideoEncoding(gif_keep_levels=0, gif_dither="floyd-steinberg")),
         "GIF, Floyd–Steinberg everywhere": (".gif", VideoEncoding(gif_dither="floyd-steinberg")),
@@ -44,7 +44,7 @@ WAYS = {"GIF, palette and dither per frame": (".gif", VideoEncoding(gif_keep_lev
 def stylized_frames(clip: Path, stylizer: Stylizer, max_size: int) -> list[tuple[np.ndarray, np.ndarray | None]]:
     """Each frame the network makes of ``clip``, with the input's transparent pixels (or None)."""
     with VideoSource(clip, max_size=max_size) as source:
-        items = [item for item in source if hasattr(item, "rgb")]
+        items = list(source.frames())
     return [(stylizer([flatten_alpha(item.rgb, item.alpha)])[0], item.alpha < 128 if item.alpha is not None else None)
             for item in items]
 

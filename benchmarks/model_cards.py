@@ -14,7 +14,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from videostyle.checkpoints import write_card  # noqa: E402
+from videostyle.training.checkpoints import write_card  # noqa: E402
 
 
 def existing(samples: dict[str, str]) -> dict[str, str]:

@@ -29,9 +29,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import SHARED  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.data import to_tensor  # noqa: E402
-from videostyle.models import available_models, load_model  # noqa: E402
-from videostyle.temporal import brightness_field  # noqa: E402
+from videostyle.network.models import available_models, load_model  # noqa: E402
+from videostyle.temporal.degrade import brightness_field  # noqa: E402
+from videostyle.training.data import to_tensor  # noqa: E402
 
 SIZE = (320, 214)
 

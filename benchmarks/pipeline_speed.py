@@ -28,10 +28,10 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.devices import cpu_supports_bf16  # noqa: E402
-from videostyle.pipeline import stylize_file  # noqa: E402
-from videostyle.stylize import Stylizer  # noqa: E402
-from videostyle.transformer_net import TransformerNet  # noqa: E402
+from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.network.stylize import Stylizer  # noqa: E402
+from videostyle.network.transformer_net import TransformerNet  # noqa: E402
+from videostyle.pipeline.file import stylize_file  # noqa: E402
 
 SIZES = {"256x256": (256, 256), "854x480": (854, 480), "1280x720": (1280, 720)}
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "media" / "bbb_480p_vp9_opus_1second.webm"
@@ -110,9 +110,9 @@ def overlap_table() -> str:
 MEMORY_CHILD = r"""
 import resource, sys, torch
 sys.path.insert(0, {root!r})
-from videostyle.stylize import Stylizer
-from videostyle.transformer_net import TransformerNet
-from videostyle.pipeline import stylize_file
+from videostyle.network.stylize import Stylizer
+from videostyle.network.transformer_net import TransformerNet
+from videostyle.pipeline.file import stylize_file
 torch.manual_seed(0)
 stylize_file({src!r}, {dst!r}, Stylizer(TransformerNet().eval(), "cpu", half={half}))
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)

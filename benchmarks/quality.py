@@ -24,31 +24,16 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.data import to_tensor  # noqa: E402
-from videostyle.decode import scaled_size  # noqa: E402
-from videostyle.models import available_models, load_model  # noqa: E402
-from videostyle.optimize import optimize_image  # noqa: E402
+from videostyle.media.decode import scaled_size  # noqa: E402
+from videostyle.network.models import available_models, load_model  # noqa: E402
 from videostyle.plotting import image_grid  # noqa: E402
-from videostyle.training import build_perceptual_loss  # noqa: E402
+from videostyle.training.criterion import build_perceptual_loss, options_from_card  # noqa: E402
+from videostyle.training.data import to_tensor  # noqa: E402
+from videostyle.training.optimize import optimize_image  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "rocket", "chelsea")
-
-
-class _LossConfig:
-    """What build_perceptual_loss needs, from a model card."""
-
-    def __init__(self, card: dict, style: Path, jitter: int = 0):
-        net = card["loss_network"]
-        self.loss_net, self.antialias, self.style = net["name"], net.get("antialias", True), str(style)
-        self.style_size = card["style"].get("style_size") or 512
-        self.vgg_weights, self.pretrained_loss_net, self.channels_last, self.jitter = None, True, False, jitter
-        self._settings = {k: net[k] for k in ("content_layer", "style_layers", "content_weight", "style_weight",
-                                              "tv_weight", "style_normalisation", "style_statistics") if k in net}
-
-    def loss_settings(self) -> dict:
-        return dict(self._settings)
 
 
 def held_out_photos(card: dict, count: int, size: int) -> list[tuple[str, torch.Tensor]]:
@@ -70,8 +55,8 @@ def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
     info = available_models()[name]
     card = info.card
     style = SHARED / "styles" / card["style"]["image"]
-    criterion = build_perceptual_loss(_LossConfig(card, style), torch.device("cpu"))
-    optimise_criterion = build_perceptual_loss(_LossConfig(card, style, jitter=3), torch.device("cpu"))
+    criterion = build_perceptual_loss(options_from_card(card, jitter=0), str(style), torch.device("cpu"))
+    optimise_criterion = build_perceptual_loss(options_from_card(card, jitter=3), str(style), torch.device("cpu"))
     net = load_model(name)
     rows, labels, fast_parts, slow_parts = [], [], [], []
     style_image = Image.open(style).convert("RGB")

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from videostyle.devices import describe_machine  # noqa: E402
+from videostyle.network.devices import describe_machine  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 

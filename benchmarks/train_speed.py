@@ -16,6 +16,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.data import TrainingImages, list_images, load_square, split_holdout  # noqa: E402
-from videostyle.losses import content_loss, style_loss, total_variation  # noqa: E402
-from videostyle.training import TrainConfig, build_perceptual_loss, train  # noqa: E402
-from videostyle.transformer_net import TransformerNet  # noqa: E402
+from videostyle.config import TrainConfig  # noqa: E402
+from videostyle.network.models import load_model  # noqa: E402
+from videostyle.network.transformer_net import TransformerNet  # noqa: E402
+from videostyle.training.criterion import build_perceptual_loss  # noqa: E402
+from videostyle.training.data import TrainingImages, list_images, load_square, split_holdout  # noqa: E402
+from videostyle.training.losses import content_loss, style_loss, total_variation  # noqa: E402
+from videostyle.training.train import train  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -35,11 +39,11 @@ def examples_style_loop(config: TrainConfig, steps: int) -> tuple[TransformerNet
     """pytorch/examples' loop structure with videostyle's loss definitions; returns the
     network and seconds per step (after a first, warm-up step)."""
     device = torch.device("cpu")
-    criterion = build_perceptual_loss(TrainConfig(**{**config.__dict__, "channels_last": False}), device)
+    criterion = build_perceptual_loss(config, config.style, device, channels_last=False)
     settings = config.loss_settings()
     layers = list(dict.fromkeys([settings["content_layer"], *settings["style_layers"]]))
     files, _ = split_holdout(list_images(config.data), config.holdout)
-    data = TrainingImages(files, config.image_size, config.seed)
+    data = TrainingImages(files, config.crop_px(), config.seed, config.photo_px())
     torch.manual_seed(config.seed)
     net = TransformerNet()
     optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
@@ -67,13 +71,12 @@ def examples_style_loop(config: TrainConfig, steps: int) -> tuple[TransformerNet
 def videostyle_loop(config: TrainConfig, steps: int) -> tuple[TransformerNet, float]:
     stamps = []
     result = train(config, lambda step, total, parts: stamps.append(time.perf_counter()))
-    from videostyle.models import load_model
     return load_model(result.model_path), (stamps[-1] - stamps[0]) / (len(stamps) - 1)
 
 
 def score(net: TransformerNet, config: TrainConfig, held_out: list[Path]) -> dict[str, float]:
-    criterion = build_perceptual_loss(TrainConfig(**{**config.__dict__, "jitter": 0}), torch.device("cpu"))
-    batch = torch.stack([load_square(p, config.image_size) for p in held_out])
+    criterion = build_perceptual_loss(replace(config, jitter=0), config.style, torch.device("cpu"))
+    batch = torch.stack([load_square(p, config.crop_px()) for p in held_out])
     with torch.no_grad():
         _, parts = criterion(net.eval()(batch * 255) / 255, batch)
     return {k: float(parts[k]) for k in ("total", "content", "style", "tv")}
@@ -88,7 +91,7 @@ def main() -> None:
         config = TrainConfig(style=str(SHARED / "styles" / "mosaic.jpg"), data=str(SHARED / "content" / "bsds500"),
                              out=str(Path(tmp) / "bench.pth"), loss_net=args.loss_net, iterations=args.steps,
                              batch_size=4, image_size=256, sample_every=10 ** 9, checkpoint_every=10 ** 9,
-                             device="cpu", seed=0)
+                             eval_every=0, device="cpu", seed=0)
         _, held_out = split_holdout(list_images(config.data), config.holdout)
         ours, ours_s = videostyle_loop(config, args.steps)
         base, base_s = examples_style_loop(config, args.steps)

@@ -40,12 +40,13 @@ def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str], sc
     from PIL import ImageDraw
 
     sys.path.insert(0, str(HERE.parent))
-    from videostyle.gif import GifSink
+    from videostyle.media.decode import Frame
+    from videostyle.media.gif import GifSink
 
     sink = None
     with av.open(str(left)) as a, av.open(str(right)) as b:
         pairs = list(zip(a.decode(video=0), b.decode(video=0)))
-        for fa, fb in pairs:
+        for index, (fa, fb) in enumerate(pairs):
             ia, ib = fa.to_ndarray(format="rgb24"), fb.to_ndarray(format="rgb24")
             gap = np.full((ia.shape[0], 6, 3), 255, np.uint8)
             image = Image.fromarray(np.concatenate([ia, gap, ib], axis=1))
@@ -56,9 +57,10 @@ def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str], sc
                 draw.text((x + 3, 5), text, fill="white")
             if sink is None:
                 sink = GifSink(out, image.size, loop=0)
-            sink.write_frame(np.asarray(image), None, fa.pts, fa.time_base)
-        last = pairs[-1][0]
-        sink.close(last.pts - pairs[-2][0].pts, last.time_base)
+            duration = pairs[-1][0].pts - pairs[-2][0].pts  # the last frame lasts as long as the one before
+            rgb = np.asarray(image)
+            sink.write_frame(Frame(rgb, fa.pts, fa.time_base, duration, index), rgb)
+        sink.close()
 
 
 def main() -> None:

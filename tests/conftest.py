@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from videostyle.transformer_net import TransformerNet
+from videostyle.network.transformer_net import TransformerNet
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -37,3 +37,8 @@ def identity():
 
 def listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def without_times(history: list[dict]) -> list[dict]:
+    """Logged rows less their wall-clock seconds, which no two runs share."""
+    return [{k: v for k, v in row.items() if k != "elapsed_s"} for row in history]

@@ -191,7 +191,7 @@ class GifFacts:
 
 
 def read_gif(path: Path) -> GifFacts:
-    from videostyle.gif import read_loop_count
+    from videostyle.media.gif import read_loop_count
 
     with Image.open(path) as im:
         durations, alpha, rgb = [], [], []

@@ -11,11 +11,11 @@ import av
 import numpy as np
 import pytest
 import torch
-
 from conftest import listing
 from media import make_gif, make_video, pattern, read_video, video_packets
+
 from videostyle.cli import main
-from videostyle.transformer_net import TransformerNet
+from videostyle.network.transformer_net import TransformerNet
 
 
 def run_cli(*args, cwd=None) -> subprocess.CompletedProcess:
@@ -227,7 +227,7 @@ def test_interrupt_leaves_no_partial_output(tmp_path, tiny_model, monkeypatch):
     """Ctrl-C in the middle of a video: exit 130, nothing under the final name, no temp file."""
     src = tmp_path / "long.mp4"
     make_video(src, frames=40, audio="aac")
-    import videostyle.pipeline as pipeline
+    import videostyle.pipeline.streams as pipeline
 
     real = pipeline.Progress
 

@@ -4,11 +4,11 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from media import make_gif, read_gif, read_video
 from PIL import Image
 
-from media import make_gif, read_gif, read_video
-from videostyle.gif import read_loop_count
-from videostyle.pipeline import stylize_file
+from videostyle.media.gif import read_loop_count
+from videostyle.pipeline.file import stylize_file
 
 
 @pytest.mark.parametrize("loop", [0, 3, None])

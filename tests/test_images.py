@@ -1,10 +1,10 @@
 """Still images: size, EXIF orientation and transparency."""
 
 import numpy as np
+from media import pattern
 from PIL import Image
 
-from media import pattern
-from videostyle.pipeline import stylize_file
+from videostyle.pipeline.file import stylize_file
 
 
 def test_exif_orientation_is_applied_and_size_kept(tmp_path, identity):

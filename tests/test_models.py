@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from videostyle.errors import ModelError
-from videostyle.models import available_models, load_model, read_weights, resolve_model
-from videostyle.transformer_net import TransformerNet
+from videostyle.network.models import available_models, load_model, read_weights, resolve_model
+from videostyle.network.transformer_net import TransformerNet
 
 # The keys of pytorch/examples fast_neural_style/neural_style/transformer_net.py, in order.
 EXAMPLES_KEYS = (
@@ -126,7 +126,7 @@ def test_markdown_cards_link_their_samples_and_match_the_json():
     """The cards once showed ``![sample]({'sheet': ...})``: a Python dict, not a link."""
     import re
 
-    from videostyle.checkpoints import render_card
+    from videostyle.training.cards import render_card
 
     for name, info in available_models().items():
         markdown = info.path.with_suffix(".md").read_text()
@@ -142,7 +142,7 @@ def test_markdown_cards_link_their_samples_and_match_the_json():
 def test_markdown_card_numbers_each_earlier_fine_tuning_stage():
     """A four-stage fine-tune's earlier stages ran together on one line, one stage's last
     field straight into the next one's first."""
-    from videostyle.checkpoints import render_card
+    from videostyle.training.cards import render_card
 
     card = {"name": "x", "temporal": {"steps": 300, "earlier_stages": [{"steps": 900, "style_weight": 6},
                                                                       {"steps": 300, "style_weight": 7}]}}

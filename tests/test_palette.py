@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-
 from media import make_gif, read_gif
-from videostyle.encode import VideoEncoding
-from videostyle.palette import TRANSPARENT_INDEX, StableQuantizer
-from videostyle.pipeline import stylize_file
+
+from videostyle.media.decode import Frame
+from videostyle.media.encode import VideoEncoding
+from videostyle.media.palette import TRANSPARENT_INDEX, StableQuantizer
+from videostyle.pipeline.file import stylize_file
 
 
 def textured(h=48, w=64, seed=0):
@@ -123,8 +124,8 @@ def test_unchanged_pixels_are_written_transparent_and_decode_as_drawn(tmp_path):
     Pillow and FFmpeg must compose exactly the quantised frames, holes included."""
     from fractions import Fraction
 
-    from videostyle.decode import VideoSource
-    from videostyle.gif import GifSink
+    from videostyle.media.decode import VideoSource
+    from videostyle.media.gif import GifSink
 
     frames = frames_with_small_changes(6)
     hole = np.zeros(frames[0].shape[:2], bool)
@@ -139,8 +140,9 @@ def test_unchanged_pixels_are_written_transparent_and_decode_as_drawn(tmp_path):
         expected.append(rgba)
     sink = GifSink(tmp_path / "out.gif", (64, 48), loop=0)
     for i, (f, h) in enumerate(zip(frames, holes)):
-        sink.write_frame(f, None if h is None else np.where(h, 0, 255).astype(np.uint8), i * 4, Fraction(1, 100))
-    sink.close(4, Fraction(1, 100))
+        alpha = None if h is None else np.where(h, 0, 255).astype(np.uint8)
+        sink.write_frame(Frame(f, i * 4, Fraction(1, 100), 4, i, alpha), f)
+    sink.close()
     assert sink.unchanged_pixels > 0.5 * 4 * 64 * 48  # frames 1, 4, 5 and most of 3 are mostly unchanged
     out = read_gif(tmp_path / "out.gif")
     for i, (rgba, rgb, alpha) in enumerate(zip(expected, out.rgb, out.alpha)):
@@ -189,7 +191,7 @@ def test_smooth_gradients_are_still_dithered():
 def test_palette_is_refined_beyond_median_cut():
     from PIL import Image
 
-    from videostyle.palette import PALETTE_COLOURS, refine_palette
+    from videostyle.media.palette import PALETTE_COLOURS, refine_palette
 
     frame = np.clip(textured(96, 128, seed=5) * 0.8 + 20, 0, 255).astype(np.uint8)
     image = Image.fromarray(frame)

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import SHARED
 from media import read_gif, read_video
-from videostyle.gif import read_loop_count
+
+from videostyle.media.gif import read_loop_count
 
 MEDIA = SHARED / "media"
 pytestmark = pytest.mark.skipif(not MEDIA.is_dir(), reason="../shared/data/media is not here")
@@ -57,29 +57,18 @@ def test_gif_properties_survive(converted, name):
         assert np.array_equal(before == 0, after == 0)
 
 
-@pytest.mark.parametrize("name, cuts", [("bikes.mp4", 5), ("bbb_480p_vp9_opus_1second.webm", 2)])
-def test_stabilize_finds_the_scene_cuts_and_no_more(tmp_path, identity, name, cuts):
-    # bikes.mp4 has five hard cuts (frames 30, 76, 137, 187, 242, checked by eye); frames
-    # 100-101 are fast motion with the flow's mask under half the frame, the same scene.
-    # The bbb clip is a fade from black: before, 17 of its 23 frame pairs counted as cuts;
-    # now 2, into frames 5 and 6, which are black but for noise (grey levels with a standard
-    # deviation under half a level), where neither the flow nor the correlation can tell.
-    from videostyle.pipeline import stylize_file
-    from videostyle.stabilize import Stabilizer
+@pytest.mark.parametrize("name, cuts", [("bikes.mp4", [29, 75, 136, 186, 241]), ("bbb_480p_vp9_opus_1second.webm", [])])
+def test_stabilizer_and_flicker_metric_find_the_same_scene_cuts_and_no_more(tmp_path, identity, name, cuts):
+    # bikes.mp4 has five hard cuts (into frames 30, 76, 137, 187, 242, checked by eye);
+    # frames 100-101 are fast motion with the flow's mask under half the frame, the same
+    # scene. The bbb clip is a fade from black, frames 5 and 6 black but for noise: no cut,
+    # since a flash there is flicker a viewer sees (one rule, videostyle.temporal.cuts).
+    from videostyle.pipeline.file import stylize_file
+    from videostyle.temporal.flicker import warping_error
+    from videostyle.temporal.stabilize import Stabilizer
 
     stabilizer = Stabilizer(0.5)
     stylize_file(MEDIA / name, tmp_path / "out.mkv", identity, max_size=320, frame_filter=stabilizer)
-    assert stabilizer.cuts == cuts
-
-
-@pytest.mark.parametrize("name, cuts", [("bikes.mp4", 5), ("bbb_480p_vp9_opus_1second.webm", 0)])
-def test_flicker_leaves_out_the_scene_cuts_and_only_them(tmp_path, identity, name, cuts):
-    # The same five cuts of bikes.mp4 as the stabilizer's; the fade's two pairs into
-    # frames black but for noise are measured (the stabilizer leaves them as they are).
-    from videostyle.flicker import warping_error
-    from videostyle.pipeline import stylize_file
-
-    stylize_file(MEDIA / name, tmp_path / "out.mkv", identity, max_size=320)
+    assert stabilizer.cuts == len(cuts)
     result = warping_error(tmp_path / "out.mkv", tmp_path / "out.mkv")
-    assert result.cuts == cuts
-    assert [f["index"] for f in result.per_frame if f["cut"]] == ([29, 75, 136, 186, 241] if cuts else [])
+    assert [f["index"] for f in result.per_frame if f["cut"]] == cuts

@@ -5,10 +5,10 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-
 from media import make_video, pattern, read_video, video_packets
-from videostyle.encode import VideoEncoding
-from videostyle.pipeline import stylize_file
+
+from videostyle.media.encode import VideoEncoding
+from videostyle.pipeline.file import stylize_file
 
 
 def test_vfr_mp4_keeps_every_pts_and_audio_packets(tmp_path, identity):

@@ -6,22 +6,55 @@ Library first::
     stylizer = videostyle.Stylizer(videostyle.load_model("mosaic"))
     videostyle.stylize_file("cat.gif", "cat_mosaic.gif", stylizer)
 
+    videostyle.run(videostyle.RunConfig(inputs=("clips/",), model="mosaic-stable", output="out/"))
     videostyle.train(videostyle.TrainConfig(style="wave.jpg", data="photos/", out="wave.pth",
-                                            loss_net="efficientnet-lite0", iterations=4000))
+                                            loss_net="efficientnet-lite0"))
+
+The names below are loaded on first use, so that ``import videostyle`` (and the command
+line's ``--help``) does not load torch or PyAV until they are needed.
+
+Packages: :mod:`videostyle.media` (decode, encode, GIF, images), :mod:`videostyle.network`
+(the transform network, shipped models, running it), :mod:`videostyle.pipeline` (one file,
+many files), :mod:`videostyle.training`, :mod:`videostyle.temporal` (flow, frame pairs,
+flicker, stabilizer), :mod:`videostyle.cli`; every default in :mod:`videostyle.config`.
 """
 
-__version__ = "0.1.0"
+from __future__ import annotations
 
-from .errors import (ConfigError, DataError, DeviceError, EncodeError, InputError, LossNetworkError,  # noqa: E402
-                     ModelError, OutputError, VideostyleError)
-from .models import available_models, load_model  # noqa: E402
-from .pipeline import stylize_file  # noqa: E402
-from .stylize import Stylizer  # noqa: E402
-from .transformer_net import TransformerNet  # noqa: E402
-from .batch import RunConfig, run  # noqa: E402
+import importlib
 
-from .training import TrainConfig, train  # noqa: E402
+__version__ = "0.2.0"
+
+from .config import FinetuneConfig, OptimizeConfig, RunConfig, TrainConfig  # noqa: E402
+from .errors import (  # noqa: E402
+    ConfigError,
+    DataError,
+    DeviceError,
+    EncodeError,
+    InputError,
+    LossNetworkError,
+    ModelError,
+    OutputError,
+    VideostyleError,
+)
+
+_LAZY = {
+    "available_models": "network.models", "load_model": "network.models",
+    "TransformerNet": "network.transformer_net", "Stylizer": "network.stylize",
+    "stylize_file": "pipeline.file", "run": "pipeline.jobs",
+    "train": "training.train", "finetune": "training.finetune", "optimize": "training.optimize",
+    "warping_error": "temporal.flicker",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'videostyle' has no attribute {name!r}")
+
 
 __all__ = ["ConfigError", "DataError", "DeviceError", "EncodeError", "InputError", "LossNetworkError",
-           "ModelError", "OutputError", "VideostyleError", "available_models", "load_model", "stylize_file",
-           "Stylizer", "TransformerNet", "RunConfig", "run", "train", "TrainConfig", "__version__"]
+           "ModelError", "OutputError", "VideostyleError", "RunConfig", "TrainConfig", "FinetuneConfig",
+           "OptimizeConfig", *_LAZY, "__version__"]

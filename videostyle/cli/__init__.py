@@ -1,0 +1,71 @@
+"""The ``videostyle`` command: one module per command, each with ``add_parser(sub)`` and
+``main(args, parser)``; they parse and validate arguments, build a config
+(:mod:`videostyle.config`) and call the library. Commands import the library when they
+run, so that ``--help`` loads neither torch nor PyAV.
+
+Only :func:`main` prints errors and chooses exit codes: 0 success, 1 a file failed,
+2 a usage error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from .. import __version__
+from ..errors import VideostyleError
+from . import finetune, flicker, models, optimize, run, train
+
+log = logging.getLogger("videostyle")
+COMMANDS = {"run": run, "models": models, "train": train, "finetune": finetune, "optimize": optimize,
+            "flicker": flicker}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="videostyle", description="Fast neural style transfer for videos, GIFs and images.")
+    parser.add_argument("--version", action="version", version=f"videostyle {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_parser(sub)
+    return parser
+
+
+class _Formatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        record.levelname = record.levelname.lower()
+        return super().format(record)
+
+
+def _configure_logging(verbose: bool, quiet: bool, level: int) -> None:
+    """videostyle's own log lines on stderr: warnings always, a command's ``LOG_LEVEL``
+    lines (the training commands' few info lines) unless --quiet, every detail with
+    --verbose."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("%(levelname)s: %(message)s"))
+    logger = logging.getLogger("videostyle")
+    logger.handlers[:] = [handler]
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else level)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    command = COMMANDS[args.command]
+    _configure_logging(args.verbose, args.quiet, getattr(command, "LOG_LEVEL", logging.WARNING))
+    try:
+        return command.main(args, parser)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except VideostyleError as error:
+        if args.verbose:
+            log.exception("details")
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""``videostyle run``: stylize images, videos, GIFs or folders of them."""
+
+from __future__ import annotations
+
+import sys
+
+from ..config import GIF_DITHERS, OUTPUT_FORMATS, RunConfig, default
+from ..errors import VideostyleError
+from .args import add_common, add_device, non_negative_float, positive_float, positive_int
+from .progress import FileBars, bars_enabled
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("run", help="stylize images, videos, GIFs or folders of them",
+                       description="Stylize images, videos, animated GIFs, or folders of them (recursively). "
+                       "By default each output goes beside its input as <stem>_<model><ext>; with -o, one input "
+                       "goes to that file and several go into that folder, mirroring the input tree. Existing "
+                       "outputs are skipped unless --overwrite.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image, video, GIF, or folder")
+    p.add_argument("-m", "--model", default=default(RunConfig, "model"),
+                   help="shipped model name (see `videostyle models`) or a .pth path (default: %(default)s)")
+    p.add_argument("-o", "--output", help="output file (one input) or folder (several inputs)")
+    p.add_argument("-f", "--format", choices=OUTPUT_FORMATS, dest="output_format",
+                   help="output extension, e.g. mp4 to turn GIFs into videos (default: the input's)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_device(p, help="where the network runs (default: auto)")
+    p.add_argument("--batch-size", type=positive_int,
+                   help="frames per network call (default: 1 on CPUs, where it is fastest; 8 on GPUs)")
+    p.add_argument("--half", action="store_true", help="bf16/fp16 inference where the device has it natively")
+    p.add_argument("--max-size", type=positive_int, metavar="PX",
+                   help="downscale so the long side is at most PX pixels (the output has that size)")
+    p.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, libsvtav1 (default: by container)")
+    p.add_argument("--crf", type=int, help="constant-rate-factor quality, lower is better (default: 18 x264, 30 VP9)")
+    p.add_argument("--preset", help="encoder preset, e.g. slow (x264/x265)")
+    p.add_argument("--encoder-threads", type=positive_int, metavar="N",
+                   help="cap the video encoder's threads (default: the encoder's choice)")
+    p.add_argument("--stabilize", nargs="?", const=0.5, type=positive_float, metavar="STRENGTH",
+                   help="blend each frame with the flow-warped previous output where visible, to cut flicker; "
+                   "starts again at scene cuts (STRENGTH 0..1, default 0.5)")
+    p.add_argument("--contrast-ramp", type=non_negative_float, metavar="STD",
+                   help="fade the output of near-flat frames (grey-level standard deviation below STD, 0-255) "
+                   "toward the network's flat-frame colour, so fades from black do not flash with painted noise; "
+                   "0 turns it off (default: what the model card records: 4 for the -stable models, else off)")
+    keep = default(RunConfig, "gif_keep_levels")
+    p.add_argument("--gif-keep-levels", type=int, default=keep, metavar="N",
+                   help="GIF output: frames share a palette while it fits, and a pixel keeps its colour while the "
+                   "frame changes it by at most N levels (0-255), so still areas do not shimmer; 0 = a fresh "
+                   f"palette and dither every frame (default: {keep})")
+    p.add_argument("--gif-dither", choices=GIF_DITHERS, default=default(RunConfig, "gif_dither"),
+                   help="GIF output: where re-indexed pixels are Floyd-Steinberg dithered: adaptive = only where "
+                   "the picture is smooth (gradients do not band; texture does not crawl when it moves), "
+                   "floyd-steinberg = everywhere, none = nowhere (default: %(default)s)")
+    add_common(p)
+
+
+def main(args, parser) -> int:
+    # the library loads torch and PyAV: imported when the command runs, not for --help
+    from ..network.models import resolve_model
+    from ..pipeline.jobs import plan_jobs, run
+
+    if args.crf is not None and not 0 <= args.crf <= 63:
+        parser.error(f"--crf must be between 0 and 63, got {args.crf}")
+    if args.stabilize is not None and args.stabilize > 1:
+        parser.error(f"--stabilize STRENGTH must be at most 1, got {args.stabilize}")
+    if not 0 <= args.gif_keep_levels <= 255:
+        parser.error(f"--gif-keep-levels must be between 0 and 255, got {args.gif_keep_levels}")
+    config = RunConfig(inputs=tuple(args.inputs), model=args.model, output=args.output,
+                       output_format=args.output_format, overwrite=args.overwrite, device=args.device,
+                       batch_size=args.batch_size, half=args.half, max_size=args.max_size, codec=args.codec,
+                       crf=args.crf, preset=args.preset, stabilize=args.stabilize,
+                       gif_keep_levels=args.gif_keep_levels, gif_dither=args.gif_dither,
+                       contrast_ramp=args.contrast_ramp, encoder_threads=args.encoder_threads)
+    name, _ = resolve_model(config.model)
+    jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
+    if not jobs:
+        raise VideostyleError("no images, GIFs or videos found in " + ", ".join(config.inputs))
+    bars = FileBars(len(jobs), enabled=bars_enabled(args))
+    try:
+        summary = run(config, progress=bars.update, on_start=bars.start, jobs=jobs)
+    finally:
+        bars.close()
+    for path, reason in summary.failed:
+        print(f"error: {path}: {reason}", file=sys.stderr)
+    for path, reason in summary.skipped:
+        print(f"skipped: {path}: {reason}", file=sys.stderr)
+    if not args.quiet:
+        for result in summary.converted:
+            fps = result.frames / result.seconds if result.seconds else 0.0
+            print(f"{result.input} -> {result.output} ({result.frames} frames, {result.seconds:.1f} s, {fps:.2f} frames/s)")
+        if len(jobs) > 1:
+            print(f"{len(summary.converted)} converted, {len(summary.skipped)} skipped, {len(summary.failed)} failed")
+    return 0 if summary.ok else 1

@@ -1,0 +1,259 @@
+"""Every option's default, in one place: the frozen configuration of each command.
+
+The library functions take these dataclasses (``run(RunConfig(...))``,
+``train(TrainConfig(...))``); the command line reads its defaults from them, so the two
+cannot disagree. This module imports nothing heavy (no torch, no PyAV): ``videostyle
+--help`` parses arguments without loading either.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+# ---------------------------------------------------------------------------- choices
+DEVICES = ("auto", "cpu", "cuda", "mps")
+OUTPUT_FORMATS = ("mp4", "mov", "mkv", "webm", "avi", "gif", "png", "jpg", "webp")
+GIF_DITHERS = ("adaptive", "floyd-steinberg", "none")
+STYLE_NORMALISATIONS = ("relative", "examples")
+STYLE_STATISTICS = ("gram", "covariance")
+
+# Loss settings per loss network. VGG16's are pytorch/examples' (their Gram / MSE
+# convention). EfficientNet-Lite0's: post-ReLU6 expanded activations down to block 8
+# (1/16 scale) for the tile- and stroke-sized structure, the scaled RGB input for colour,
+# covariance statistics (no black blobs, colour spread counts), content on block 3's
+# pre-activation expansion (docs/loss-network.md).
+LOSS_DEFAULTS: dict[str, dict] = {
+    "vgg16": {
+        "content_layer": "relu2_2",
+        "style_layers": {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0},
+        "content_weight": 1e5, "style_weight": 1e10, "tv_weight": 0.0,
+        "style_normalisation": "examples", "style_statistics": "gram",
+    },
+    "efficientnet-lite0": {
+        "content_layer": "b3_expand_pre",
+        "style_layers": {"rgb": 1.0, "stem": 1.0, "b1_expand": 1.0, "b3_expand": 1.0, "b5_expand": 1.0,
+                         "b8_expand": 1.0},
+        "content_weight": 10.0, "style_weight": 5.0, "tv_weight": 0.02,
+        "style_normalisation": "relative", "style_statistics": "covariance",
+    },
+}
+LOSS_NETWORKS = tuple(LOSS_DEFAULTS)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How ``videostyle train`` trains with a loss network unless told otherwise:
+    training crops of ``image_size`` px cut from photos scaled to a short side of
+    ``photo_size`` px, the style image at ``style_size`` px, ``iterations`` steps."""
+
+    image_size: int
+    photo_size: tuple[int, int]
+    style_size: int
+    iterations: int
+
+
+# VGG16: Johnson et al.'s 256-px crops. EfficientNet-Lite0: chosen from the learning
+# curves of benchmarks/train_recipe.py (benchmarks/RESULTS.md, "Training recipes").
+RECIPES: dict[str, Recipe] = {
+    "vgg16": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=40000),
+    "efficientnet-lite0": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=4000),
+}
+
+
+# ------------------------------------------------------------------------ stylizing
+GIF_KEEP_LEVELS = 6
+GIF_DITHER = "adaptive"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything ``videostyle run`` needs; see ``videostyle run --help``."""
+
+    inputs: tuple[str, ...]
+    model: str = "mosaic"
+    output: str | None = None
+    output_format: str | None = None
+    overwrite: bool = False
+    device: str = "auto"
+    batch_size: int | None = None  # None: 1 on CPUs, 8 on GPUs
+    half: bool = False
+    max_size: int | None = None
+    codec: str | None = None
+    crf: int | None = None
+    preset: str | None = None
+    stabilize: float | None = None
+    gif_keep_levels: int = GIF_KEEP_LEVELS
+    gif_dither: str = GIF_DITHER
+    contrast_ramp: float | None = None  # None: the model card's
+    encoder_threads: int | None = None  # None: the encoder's choice
+
+
+# ------------------------------------------------------------------------- training
+@dataclass(frozen=True, kw_only=True)
+class LossOptions:
+    """The loss network and the loss settings shared by training, fine-tuning and
+    optimisation; a ``None`` setting takes the loss network's default (LOSS_DEFAULTS)."""
+
+    loss_net: str = "vgg16"
+    vgg_weights: str | None = None
+    pretrained_loss_net: bool = True  # False: random loss network (tests only)
+    antialias: bool = True  # efficientnet-lite0: blur before every stride-2 subsampling
+    style_size: int | None = None  # long side of the style image (px); None: the recipe's
+    content_layer: str | None = None
+    style_layers: tuple[tuple[str, float], ...] | None = None
+    content_weight: float | None = None
+    style_weight: float | None = None
+    tv_weight: float | None = None
+    style_normalisation: str | None = None
+    style_statistics: str | None = None
+    jitter: int = 3  # random 0..jitter px offset of output and input before the loss network
+
+    def loss_settings(self) -> dict:
+        """This run's loss layers and weights: the network's defaults where not given."""
+        if self.loss_net not in LOSS_DEFAULTS:
+            raise ConfigError(f"unknown loss network {self.loss_net!r}; choose one of {', '.join(LOSS_NETWORKS)}")
+        settings = dict(LOSS_DEFAULTS[self.loss_net])
+        for key in ("content_layer", "content_weight", "style_weight", "tv_weight", "style_normalisation",
+                    "style_statistics"):
+            if getattr(self, key) is not None:
+                settings[key] = getattr(self, key)
+        if self.style_layers is not None:
+            settings["style_layers"] = dict(self.style_layers)
+        return settings
+
+    def style_px(self) -> int:
+        return self.style_size or RECIPES.get(self.loss_net, RECIPES["vgg16"]).style_size
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopOptions:
+    """The optimisation loop and its logging, shared by train and finetune."""
+
+    batch_size: int = 4
+    iterations: int | None = None  # None: the recipe's (train) or 300 (finetune)
+    epochs: float | None = None  # when given, replaces iterations
+    lr: float = 1e-3
+    sample_every: int = 200  # steps between sample grids
+    eval_every: int = 250  # steps between held-out losses (0: never)
+    eval_size: int = 256  # long side of the held-out photos for those losses (px)
+    checkpoint_every: int = 500
+    run_dir: str | None = None  # default: <out stem>_run/ beside out
+    resume: str | None = None  # a checkpoint to continue exactly
+    seed: int = 0
+    device: str = "auto"
+    amp: bool | None = None  # None: bf16/fp16 where the device has it natively, else fp32
+    channels_last: bool = True
+    holdout: int = 8  # photos kept out of training for samples and held-out losses
+    val_images: tuple[str, ...] = ()
+
+    def run_folder(self) -> Path:
+        out = Path(self.out)  # type: ignore[attr-defined]  (every loop config has ``out``)
+        return Path(self.run_dir) if self.run_dir else out.parent / (out.stem + "_run")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig(LoopOptions, LossOptions):
+    """Everything ``videostyle train`` needs; see ``videostyle train --help``. Fields left
+    ``None`` take the loss network's recipe (RECIPES) and loss settings (LOSS_DEFAULTS)."""
+
+    style: str
+    data: str
+    out: str
+    image_size: int | None = None  # training crop (px)
+    photo_size: tuple[int, int] | None = None  # short side of the photos crops are cut from (px)
+    init_model: str | None = None  # start from these weights instead of random ones
+    channels: int = 32
+    residual_blocks: int = 5
+    style_licence: str | None = None
+
+    def recipe(self) -> Recipe:
+        return RECIPES.get(self.loss_net, RECIPES["vgg16"])
+
+    def crop_px(self) -> int:
+        return self.image_size or self.recipe().image_size
+
+    def photo_px(self) -> tuple[int, int]:
+        if self.photo_size:
+            return self.photo_size
+        if self.image_size:  # a crop size given alone keeps the old meaning: photos 1-2x the crop
+            return (self.image_size, 2 * self.image_size)
+        return self.recipe().photo_size
+
+    def steps_asked(self) -> int:
+        return self.iterations or self.recipe().iterations
+
+
+@dataclass(frozen=True)
+class Motion:
+    """Ranges of the random motion between synthetic frames (pixels at the crop size);
+    ``object_probability`` of the pairs also get an object moving by up to
+    ``object_shift_px`` on its own, an ellipse whose radii are drawn from ``object_radius``
+    (fractions of the crop's shorter side)."""
+
+    max_shift_px: float = 6.0
+    max_zoom: float = 0.04
+    max_rotation_deg: float = 3.0
+    elastic_px: float = 2.0
+    elastic_grid: int = 4
+    object_probability: float = 0.0
+    object_shift_px: float = 12.0
+    object_radius: tuple[float, float] = (0.1, 0.3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinetuneConfig(LoopOptions, LossOptions):
+    """Everything ``videostyle finetune`` needs. Loss settings left ``None`` come from the
+    model card (see :func:`videostyle.training.finetune.resolve_losses`)."""
+
+    model: str
+    data: str
+    out: str
+    videos: str | None = None
+    style: str | None = None  # default: the style image named in the model card
+    loss_net: str | None = None  # default: the model card's, else efficientnet-lite0
+    antialias: bool | None = None
+    temporal_weight: float = 600.0
+    feature_weight: float = 6.0
+    noise_weight: float = 600.0
+    noise_std: float = 0.03
+    motion: Motion = Motion()
+    compressed_share: float = 0.0
+    gif_share: float = 0.0
+    drift_std: float = 0.0
+    contrast_ramp: float = 4.0  # recorded in the card; see videostyle.network.transformer_net
+    real_pair_fraction: float = 0.5
+    image_size: int = 256
+    batch_size: int = 2
+    lr: float = 2e-4
+    sample_every: int = 100
+    checkpoint_every: int = 200
+
+    def steps_asked(self) -> int:
+        return self.iterations or 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimizeConfig(LossOptions):
+    """``videostyle optimize``: see ``--help``. Loss fields as in TrainConfig."""
+
+    content: str
+    style: str
+    out: str
+    steps: int = 300
+    lr: float = 0.02
+    max_size: int | None = 384
+    seed: int = 0
+    device: str = "auto"
+    amp: bool | None = None
+    channels_last: bool = True
+
+
+def default(config: type, name: str):
+    """The default of field ``name`` of a config dataclass (for the command line's help)."""
+    for f in fields(config):
+        if f.name == name:
+            return f.default
+    raise KeyError(name)

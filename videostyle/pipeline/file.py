@@ -1,0 +1,98 @@
+"""``stylize_file``: one input (image, video or animated GIF) to one stylized output.
+
+Videos and GIFs flow decoder → batcher → network → encoder (:mod:`.streams`). The
+output is written to a temporary file beside the target and moved into place only when
+complete.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ConfigError, OutputError
+from ..media.atomic import atomic_output
+from ..media.decode import VideoSource, scaled_size
+from ..media.encode import VideoEncoding, VideoSink, container_for, needs_even_size
+from ..media.gif import GifSink, read_loop_count
+from ..media.images import flatten_alpha, read_image, write_image
+from ..media.kinds import IMAGE_FORMATS, VIDEO_CONTAINERS, media_kind, output_kind
+from ..media.palette import StableQuantizer
+from ..network.stylize import Stylizer
+from .streams import FrameFilter, Progress, ProgressCallback, run_streams
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FileResult:
+    input: Path
+    output: Path
+    frames: int
+    seconds: float
+
+
+def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, stylizer: Stylizer, *,
+                 max_size: int | None = None, encoding: VideoEncoding = VideoEncoding(),
+                 progress: ProgressCallback | None = None, frame_filter: FrameFilter | None = None) -> FileResult:
+    """Stylize one file. The output's extension picks its format (image, GIF or video
+    container). ``frame_filter``, if given, post-processes each stylized video frame:
+    ``frame_filter(original_rgb, stylized_rgb, alpha) -> rgb``, with the original as the
+    network saw it (alpha flattened) and its alpha (``None`` when opaque); used by
+    ``--stabilize``."""
+    src, dst = Path(input_path), Path(output_path)
+    if src.resolve() == dst.resolve():
+        raise OutputError("output would replace its own input; choose another output name", dst)
+    kind, out_kind = media_kind(src), output_kind(dst)
+    if out_kind == "video":
+        container_for(dst)  # unknown extensions fail before any work
+    if kind == "image" and out_kind != "image":
+        raise ConfigError(f"{src.name} is a still image; write it as {', '.join(sorted(IMAGE_FORMATS))}")
+    if kind != "image" and out_kind == "image":
+        raise ConfigError(f"{src.name} is a {kind}; write it as a video ({', '.join(VIDEO_CONTAINERS)}) or .gif")
+    start = time.perf_counter()
+    with atomic_output(dst) as tmp:
+        if kind == "image":
+            frames = _image(src, tmp, dst, stylizer, max_size, progress)
+        else:
+            frames = _video(src, tmp, dst, kind, out_kind, stylizer, max_size, encoding, progress, frame_filter)
+    return FileResult(src, dst, frames, time.perf_counter() - start)
+
+
+def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | None,
+           progress: ProgressCallback | None) -> int:
+    image = read_image(src)
+    rgb, alpha = image.rgb, image.alpha
+    if max_size and max(rgb.shape[:2]) > max_size:
+        w, h = scaled_size(rgb.shape[1], rgb.shape[0], max_size)
+        rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.Resampling.LANCZOS))
+        if alpha is not None:
+            alpha = np.asarray(Image.fromarray(alpha).resize((w, h), Image.Resampling.LANCZOS))
+    out = stylizer([flatten_alpha(rgb, alpha)])[0]
+    write_image(tmp, dst, out, alpha, image.icc_profile, image.exif)
+    if progress:
+        progress(Progress(src, 1, 1))
+    return 1
+
+
+def _video(src: Path, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: Stylizer,
+           max_size: int | None, encoding: VideoEncoding, progress: ProgressCallback | None,
+           frame_filter: FrameFilter | None) -> int:
+    even = out_kind == "video" and needs_even_size(dst, encoding) and bool(max_size)
+    with VideoSource(src, max_size=max_size, even=even) as source:
+        info = source.info
+        if out_kind == "gif":
+            loop = read_loop_count(src) if kind == "gif" else 0
+            quantizer = StableQuantizer.for_keep_levels(encoding.gif_keep_levels, encoding.gif_dither)
+            sink = GifSink(tmp, info.frame_size, loop, quantizer)
+            if info.passthrough:
+                log.warning("%s: GIF has no audio or subtitles; %d stream(s) left out", dst, len(info.passthrough))
+        else:
+            sink = VideoSink(tmp, dst, info, info.frame_size, encoding)
+        return run_streams(source, sink, stylizer, progress, frame_filter)

@@ -1,0 +1,179 @@
+"""The streaming loop of a video or GIF: decoder → batcher → network → encoder.
+
+Decoding and encoding run in their own threads with bounded queues, so I/O overlaps the
+network and memory stays flat however long the video is. Any :class:`Sink` takes the
+output: the loop hands it each source frame with its stylized pixels, and every audio
+or subtitle packet in demux order.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol
+
+import av
+import numpy as np
+
+from ..errors import VideostyleError
+from ..media.decode import Frame, VideoSource
+from ..media.images import flatten_alpha
+from ..network.stylize import Stylizer
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: ``frames_done`` of ``frames_total`` (None if unknown) for ``path``."""
+
+    path: Path
+    frames_done: int
+    frames_total: int | None
+
+
+ProgressCallback = Callable[[Progress], None]
+FrameFilter = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], np.ndarray]
+
+
+class Sink(Protocol):
+    """Where a stylized stream goes (:class:`~videostyle.media.encode.VideoSink`,
+    :class:`~videostyle.media.gif.GifSink`)."""
+
+    def write_frame(self, frame: Frame, rgb: np.ndarray) -> None:
+        """Write ``rgb`` (upright, the frame's size) with ``frame``'s timing and alpha."""
+
+    def write_packet(self, packet: av.Packet) -> None:
+        """Carry an audio or subtitle packet of the source across (or account for it)."""
+
+    def close(self) -> None:
+        """Flush and finish the file."""
+
+    def abort(self) -> None:
+        """Stop, leaving the (temporary) file to be deleted."""
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+class _Pipe:
+    """A bounded queue whose ``put`` gives up and ``get`` returns ``_END`` once ``stop`` is set."""
+
+    def __init__(self, size: int, stop: threading.Event):
+        self.queue: queue.Queue = queue.Queue(maxsize=size)
+        self.stop = stop
+
+    def put(self, item) -> bool:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def get(self):
+        while True:
+            try:
+                return self.queue.get(timeout=0.1)
+            except queue.Empty:
+                if self.stop.is_set():
+                    return _END
+
+
+class _Streams:
+    """One run of the loop; :func:`run_streams` is its entry point."""
+
+    def __init__(self, source: VideoSource, sink: Sink, stylizer: Stylizer, progress: ProgressCallback | None,
+                 frame_filter: FrameFilter | None):
+        self.source, self.sink, self.stylizer = source, sink, stylizer
+        self.progress, self.frame_filter = progress, frame_filter
+        self.stop = threading.Event()
+        depth = max(2 * stylizer.batch_size, 8)
+        self.decoded, self.stylized = _Pipe(depth, self.stop), _Pipe(depth, self.stop)
+        self.errors: list[BaseException] = []
+        self.done = 0
+
+    def decode(self) -> None:
+        """Decoder thread: every item of the source, then ``_END`` (or the error)."""
+        try:
+            for item in self.source:
+                if not self.decoded.put(item):
+                    return
+            self.decoded.put(_END)
+        except BaseException as error:
+            self.decoded.put(_Failed(error))
+
+    def encode(self) -> None:
+        """Encoder thread: writes what the network thread hands on, closes the sink at ``_END``."""
+        try:
+            while (item := self.stylized.get()) is not _END:
+                if isinstance(item, tuple):
+                    self.sink.write_frame(*item)
+                else:
+                    self.sink.write_packet(item)
+            if not self.stop.is_set():
+                self.sink.close()
+        except BaseException as error:
+            self.errors.append(error)
+            self.stop.set()
+
+    def stylize(self, batch: list[Frame]) -> None:
+        inputs = [flatten_alpha(f.rgb, f.alpha) for f in batch]
+        for frame, seen, out in zip(batch, inputs, self.stylizer(inputs)):
+            if self.frame_filter is not None:
+                out = self.frame_filter(seen, out, frame.alpha)
+            if not self.stylized.put((frame, out)):
+                return
+        self.done += len(batch)
+        if self.progress:
+            self.progress(Progress(self.source.path, self.done, self.source.info.frame_count))
+
+    def run(self) -> int:
+        threads = [threading.Thread(target=self.decode, name="videostyle-decode", daemon=True),
+                   threading.Thread(target=self.encode, name="videostyle-encode", daemon=True)]
+        for thread in threads:
+            thread.start()
+        batch: list[Frame] = []
+        try:
+            while not self.stop.is_set() and (item := self.decoded.get()) is not _END:
+                if isinstance(item, _Failed):
+                    raise item.error
+                if isinstance(item, Frame):
+                    batch.append(item)
+                    if len(batch) >= self.stylizer.batch_size:
+                        self.stylize(batch)
+                        batch = []
+                else:
+                    self.stylized.put(item)
+            if not self.stop.is_set():
+                if batch:
+                    self.stylize(batch)
+                self.stylized.put(_END)
+            threads[1].join()
+        except BaseException:
+            self.stop.set()
+            for thread in threads:
+                thread.join(timeout=5)
+            self.sink.abort()
+            raise
+        if self.errors:
+            self.sink.abort()
+            raise self.errors[0]
+        if self.stop.is_set():
+            self.sink.abort()
+            raise VideostyleError("stopped before the end of the video", self.source.path)
+        if self.progress and self.source.info.frame_count != self.done:
+            self.progress(Progress(self.source.path, self.done, self.done))
+        return self.done
+
+
+def run_streams(source: VideoSource, sink: Sink, stylizer: Stylizer, progress: ProgressCallback | None = None,
+                frame_filter: FrameFilter | None = None) -> int:
+    """Stylize every frame of an open ``source`` into ``sink``; returns the frame count."""
+    return _Streams(source, sink, stylizer, progress, frame_filter).run()

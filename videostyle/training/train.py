@@ -1,0 +1,99 @@
+"""Training a style: ``train(TrainConfig(...))``.
+
+Adam on a :class:`~videostyle.network.transformer_net.TransformerNet` against a fixed
+loss network (:mod:`.loss_networks`), with content, style and TV losses
+(:class:`.losses.PerceptualLoss`) on random crops of photos. The style statistics are
+computed once; the networks run under autocast where the device has a native half
+precision, on ``channels_last`` tensors. Batches depend only on ``(seed, step)``, so
+``resume`` continues an interrupted run exactly. Under ``torchrun`` each process trains
+on its own shard with DistributedDataParallel; only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ..config import TrainConfig
+from ..network.devices import autocast
+from . import checkpoints
+from .cards import training_card
+from .criterion import build_perceptual_loss
+from .loop import Prefetcher, TrainingRun
+
+
+@dataclass
+class TrainResult:
+    model_path: Path
+    run_dir: Path
+    steps: int
+    wall_s: float
+    final_losses: dict[str, float]
+    unreadable_images: int
+    history: list[dict] = field(default_factory=list)
+
+
+def _distributed() -> tuple[int, int]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend)
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def train(config: TrainConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:
+    """Train a style network; returns where the model and run files were written."""
+    owns_group = int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized()
+    rank, world = _distributed()
+    try:
+        return _train(config, progress, rank, world)
+    finally:
+        if owns_group and dist.is_initialized():
+            # left to the interpreter's exit, gloo's threads can abort a torchrun worker
+            dist.destroy_process_group()
+
+
+def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
+    run = TrainingRun(config, "train", init_model=config.init_model, channels=config.channels,
+                      residual_blocks=config.residual_blocks, crop_px=config.crop_px(), photo_px=config.photo_px(),
+                      rank=rank, world=world)
+    device, amp_dtype = run.device, run.amp_dtype
+    criterion = build_perceptual_loss(config, config.style, device, config.channels_last)
+    net = torch.nn.parallel.DistributedDataParallel(run.model) if world > 1 else run.model
+    prefetch = Prefetcher(lambda step: run.data.batch(step, config.batch_size, rank, world))
+
+    def step_loss(step: int):
+        batch = run.channels(prefetch.get(step, prefetch=step + 1 < run.steps).to(device, non_blocking=True))
+        jitter = np.random.default_rng([config.seed, step, 2]).integers(0, config.jitter + 1, size=2)
+        with autocast(device, amp_dtype):
+            output = net(batch * 255) / 255
+            return criterion(output, batch, (int(jitter[0]), int(jitter[1])))
+
+    def reduce(parts: dict) -> dict:
+        if world == 1:
+            return parts
+        values = torch.tensor(list(parts.values()), device=device)
+        dist.all_reduce(values)
+        return dict(zip(parts, (values / world).tolist()))
+
+    t0 = time.perf_counter()
+    parts = run.loop(step_loss, criterion, progress, reduce)
+    wall_s = time.perf_counter() - t0
+    model_path = Path(config.out)
+    if rank == 0:
+        settings = config.loss_settings()
+        run.progress.finish(["content", "style", "tv"], {k: settings[f"{k}_weight"] for k in ("content", "style", "tv")})
+        card = training_card(config, settings, run.steps, world, wall_s, parts, device, amp_dtype, len(run.data),
+                             len(run.data.unreadable), run.held_out)
+        checkpoints.save_model(model_path, run.model, card)
+    if world > 1:
+        dist.barrier()
+    return TrainResult(model_path, config.run_folder(), run.steps, wall_s, parts, len(run.data.unreadable),
+                       run.history)
