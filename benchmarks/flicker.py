@@ -8,6 +8,7 @@ Also: frames/s of each variant, and the content/style losses of base and stable
 models on held-out photos.
 
     python benchmarks/flicker.py [MODEL ...] [--max-size 320]
+    python benchmarks/flicker.py MODEL --stable CANDIDATE.pth --quick   # a candidate, base and stable only
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ from videostyle.media.decode import VideoSource  # noqa: E402
 from videostyle.media.encode import VideoEncoding  # noqa: E402
 from videostyle.media.images import flatten_alpha
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
-from videostyle.network.models import available_models, load_model  # noqa: E402
+from videostyle.network.models import available_models, load_model, read_card, resolve_model  # noqa: E402
 from videostyle.network.stylize import Stylizer, pad  # noqa: E402
 from videostyle.network.transformer_net import input_contrast  # noqa: E402
 from videostyle.pipeline.file import stylize_file  # noqa: E402
 from videostyle.temporal.flicker import warping_error  # noqa: E402
 from videostyle.temporal.stabilize import Stabilizer  # noqa: E402
 from videostyle.training.criterion import build_perceptual_loss, options_from_card  # noqa: E402
+from videostyle.training.evaluation import stylize_photo  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 from make_examples import encode_video, view  # noqa: E402
@@ -131,10 +133,10 @@ class _Identity:
 
 
 def loss_parts(name: str, photos: int = 8) -> dict[str, float]:
-    """Mean content, style and TV losses of model ``name`` on its card's held-out photos
-    (256 px, the card's loss settings), and each style layer's part of the style loss,
-    its layer weight included (``style/LAYER``; they add up to ``style``)."""
-    card = available_models()[name].card
+    """Mean content, style and TV losses of model ``name`` (shipped or a path) on its
+    card's held-out photos (256 px, the card's loss settings), and each style layer's part
+    of the style loss, its layer weight included (``style/LAYER``; they add up to ``style``)."""
+    card = read_card(resolve_model(name)[1])
     style = SHARED / "styles" / card["style"]["image"]
     criterion = build_perceptual_loss(options_from_card(card, jitter=0), str(style), torch.device("cpu"))
     layer_weights = {f"style/{layer}": weight for layer, weight in criterion.style_layers.items()}
@@ -142,7 +144,7 @@ def loss_parts(name: str, photos: int = 8) -> dict[str, float]:
     parts = []
     for _, content in held_out_photos(card, photos, 256):
         with torch.no_grad():
-            _, p = criterion((net(content * 255) / 255).clamp(0, 1), content)
+            _, p = criterion(stylize_photo(net, content, torch.device("cpu")), content)
         parts.append({k: float(v) * layer_weights.get(k, 1.0) for k, v in p.items() if k != "total"})
     return {k: float(np.mean([p[k] for p in parts])) for k in parts[0]}
 
@@ -152,8 +154,8 @@ def losses_on_photos(name: str, photos: int = 8) -> dict[str, float]:
     return {k: parts[k] for k in ("content", "style")}
 
 
-def ramp_effect(name: str, ramp: float, clips: list[Path], frames: dict, base_errors: dict, tmp: Path, args,
-                half: bool) -> list[str]:
+def ramp_effect(name: str, stable_name: str, ramp: float, clips: list[Path], frames: dict, base_errors: dict,
+                tmp: Path, args, half: bool) -> list[str]:
     """Markdown on what the stable model's contrast ramp does: the clips with frames it
     fades, and there the stable model with the ramp off and the base model with it on."""
     if not ramp:
@@ -162,7 +164,7 @@ def ramp_effect(name: str, ramp: float, clips: list[Path], frames: dict, base_er
     acted = {clip: n for clip, n in acted.items() if n}
     if not acted:
         return [f"Contrast ramp ({ramp:g} grey levels, from the stable card): no frame of any clip is below it.\n"]
-    off = Stylizer(load_model(f"{name}-stable", contrast_ramp=0), "cpu", half=half)
+    off = Stylizer(load_model(stable_name, contrast_ramp=0), "cpu", half=half)
     on = Stylizer(load_model(name, contrast_ramp=ramp), "cpu", half=half)
     parts = []
     for clip, n in acted.items():
@@ -183,6 +185,10 @@ def main() -> None:
     parser.add_argument("models", nargs="*", help="base models (default: every shipped model with a -stable twin)")
     parser.add_argument("--max-size", type=int, default=320)
     parser.add_argument("--stabilize", type=float, default=0.5)
+    parser.add_argument("--stable", metavar="MODEL", help="with one MODEL: measure this file as its stable twin")
+    parser.add_argument("--quick", action="store_true",
+                        help="base and stable only (no --stabilize variants, no contrast-ramp lines); print, "
+                        "do not write RESULTS.md")
     args = parser.parse_args()
     models = available_models()
     names = args.models or [n for n in models if f"{n}-stable" in models]
@@ -195,9 +201,12 @@ def main() -> None:
         frames = {clip: frame_count(clip) for clip in clips}
         clips = [clip for clip in clips if frames[clip] >= 2]  # flicker needs two frames
         for name in names:
-            variants = {"base": (name, None), "stable": (f"{name}-stable", None), "base + stabilize": (name, args.stabilize),
-                        "stable + stabilize": (f"{name}-stable", args.stabilize)}
-            stylizers = {m: Stylizer(load_model(m), "cpu", half=half) for m in {name, f"{name}-stable"}}
+            stable_name = args.stable or f"{name}-stable"
+            variants = {"base": (name, None), "stable": (stable_name, None), "base + stabilize": (name, args.stabilize),
+                        "stable + stabilize": (stable_name, args.stabilize)}
+            if args.quick:
+                variants = {k: v for k, v in variants.items() if "stabilize" not in k}
+            stylizers = {m: Stylizer(load_model(m), "cpu", half=half) for m in {name, stable_name}}
             rows = ["| clip | frames | floor | base | base / floor | stable | stable / base | base + stabilize | / base | "
                     "stable + stabilize | / base |", "|---|---|---|---|---|---|---|---|---|---|---|"]
             errors = {v: [] for v in variants}
@@ -211,16 +220,30 @@ def main() -> None:
                     values[variant] = (error, floor)
                     errors[variant].append(error)
                     speed[variant].append(fps)
-                base, stable, stab, both = (values[v][0] for v in variants)
+                if args.quick:
+                    base, stable = values["base"][0], values["stable"][0]
+                    print(f"{name} | {clip.name} | base {base:.5f} | stable {stable:.5f} | stable/base {stable / base:.3f}",
+                          flush=True)
+                    continue
+                base, stab, both = values["base"][0], values["base + stabilize"][0], values["stable + stabilize"][0]
+                stable = values["stable"][0]
                 rows.append(f"| {clip.name} | {n}{f' ({cuts} cuts)' if cuts else ''} | {values['base'][1]:.5f} | {base:.5f} | {base / values['base'][1]:.1f} | {stable:.5f} | "
                             f"{stable / base:.2f} | {stab:.5f} | {stab / base:.2f} | {both:.5f} | {both / base:.2f} |")
                 print(name, rows[-1], flush=True)
-            ramp_lines = ramp_effect(name, stylizers[f"{name}-stable"].model.contrast_ramp, clips, frames,
+            if args.quick:
+                ratios = [st / b for st, b in zip(errors["stable"], errors["base"])]
+                base_losses, stable_losses = losses_on_photos(name), losses_on_photos(stable_name)
+                print(f"{name}: stable/base mean of per-clip ratios {np.mean(ratios):.3f}, worst {max(ratios):.3f}, "
+                      f"{sum(r <= 0.5 for r in ratios)} of {len(ratios)} clips at or below 0.5; style loss "
+                      f"{100 * (stable_losses['style'] / base_losses['style'] - 1):+.1f} %, content "
+                      f"{100 * (stable_losses['content'] / base_losses['content'] - 1):+.1f} %", flush=True)
+                continue
+            ramp_lines = ramp_effect(name, stable_name, stylizers[stable_name].model.contrast_ramp, clips, frames,
                                      dict(zip(clips, errors["base"])), tmp, args, half)
             mean = {v: float(np.mean(e)) for v, e in errors.items()}
             ratios = [s / b for s, b in zip(errors["stable"], errors["base"])]
             both = [s / b for s, b in zip(errors["stable + stabilize"], errors["base"])]
-            base_losses, stable_losses = losses_on_photos(name), losses_on_photos(f"{name}-stable")
+            base_losses, stable_losses = losses_on_photos(name), losses_on_photos(stable_name)
             summary[name] = {"clips": len(ratios), "mean": mean, "worst_stable_ratio": max(ratios),
                              "clips_at_most_half": sum(r <= 0.5 for r in ratios),
                              "mean_of_ratios": float(np.mean(ratios)),
@@ -246,6 +269,8 @@ def main() -> None:
                          f"{base_losses['content']:.4f} → stable {stable_losses['content']:.4f} ({loss_change['content']:+.1f}%), "
                          f"style loss {base_losses['style']:.4f} → {stable_losses['style']:.4f} ({loss_change['style']:+.1f}%).\n",
                          *ramp_lines]
+    if args.quick:
+        return
     store = ROOT / "benchmarks" / "flicker.json"
     summary = {**(json.loads(store.read_text()) if store.exists() else {}), **summary}  # models of earlier runs stay
     sections = [line for name in sorted(summary) for line in summary[name]["markdown"]]

@@ -3,11 +3,12 @@
 For each model: a sheet (content | style | fast network | per-image optimisation with
 the same loss network, Gatys-style) over held-out photos — the BSDS500 photos the
 model card lists as held out of training plus scikit-image's sample photos, none of
-which were trained on — written to ``examples/sheets/<model>.jpg``, and the mean
-content and style losses (the model's own loss settings, no jitter) of both columns,
-written to RESULTS.md.
+which were trained on — written to ``examples/sheets/<model>_<size>.jpg``, and the mean
+content and style losses (the model's own loss settings, no jitter) of both columns and
+their ratios, written to RESULTS.md (at 256 px).
 
-    python benchmarks/quality.py [MODEL ...] [--photos 8] [--steps 300] [--size 256]
+    python benchmarks/quality.py [MODEL ...] [--photos 8] [--steps 200] [--size 256]
+    python benchmarks/quality.py [MODEL ...] --size 512 --no-reference   # the network alone, larger
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from videostyle.media.decode import scaled_size  # noqa: E402
 from videostyle.network.models import available_models, load_model  # noqa: E402
 from videostyle.plotting import image_grid  # noqa: E402
 from videostyle.training.criterion import build_perceptual_loss, options_from_card  # noqa: E402
+from videostyle.network.devices import native_half_dtype  # noqa: E402
+from videostyle.training.evaluation import stylize_photo  # noqa: E402
 from videostyle.training.data import to_tensor  # noqa: E402
 from videostyle.training.optimize import optimize_image  # noqa: E402
 
@@ -51,7 +54,7 @@ def held_out_photos(card: dict, count: int, size: int) -> list[tuple[str, torch.
     return out
 
 
-def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
+def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = True) -> dict:
     info = available_models()[name]
     card = info.card
     style = SHARED / "styles" / card["style"]["image"]
@@ -61,12 +64,16 @@ def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
     rows, labels, fast_parts, slow_parts = [], [], [], []
     style_image = Image.open(style).convert("RGB")
     for label, content in held_out_photos(card, photos, size):
+        fast = stylize_photo(net, content, torch.device("cpu"))
         with torch.no_grad():
-            fast = (net(content * 255) / 255).clamp(0, 1)
             _, parts = criterion(fast, content)
-        slow, slow_loss = optimize_image(content, optimise_criterion, steps=steps, lr=0.02,
-                                         amp_dtype=torch.bfloat16)
         fast_parts.append({k: float(v) for k, v in parts.items()})
+        if not reference:
+            rows.append([content[0], style_image, fast[0]])
+            labels.append(label)
+            continue
+        slow, slow_loss = optimize_image(content, optimise_criterion, steps=steps, lr=0.02,
+                                         amp_dtype=native_half_dtype(torch.device("cpu")))
         with torch.no_grad():
             _, parts = criterion(slow, content)
         slow_parts.append({k: float(v) for k, v in parts.items()})
@@ -76,11 +83,12 @@ def evaluate(name: str, photos: int, steps: int, size: int) -> dict:
               {k: round(slow_parts[-1][k], 4) for k in ("content", "style")}, flush=True)
     sheets = ROOT / "examples" / "sheets"
     sheets.mkdir(parents=True, exist_ok=True)
-    grid = image_grid(rows, labels,
-                      ["content (held out)", f"style: {card['style']['image']}", f"videostyle {name}",
-                       "per-image optimisation"], cell=256)
-    grid.save(sheets / f"{name}.jpg", quality=88)
+    columns = ["content (held out)", f"style: {card['style']['image']}", f"videostyle {name}",
+               "per-image optimisation"][:len(rows[0])]
+    image_grid(rows, labels, columns, cell=size).save(sheets / f"{name}_{size}.jpg", quality=88)
     mean = lambda parts, key: float(np.mean([p[key] for p in parts]))  # noqa: E731
+    if not reference:
+        return {}
     return {"model": name, "photos": len(rows), "fast_content": mean(fast_parts, "content"),
             "fast_style": mean(fast_parts, "style"), "slow_content": mean(slow_parts, "content"),
             "slow_style": mean(slow_parts, "style")}
@@ -90,30 +98,38 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("models", nargs="*")
     parser.add_argument("--photos", type=int, default=8, help="held-out BSDS500 photos (plus 4 scikit-image photos)")
-    parser.add_argument("--steps", type=int, default=300, help="optimisation steps per photo")
+    parser.add_argument("--steps", type=int, default=200, help="optimisation steps per photo")
     parser.add_argument("--size", type=int, default=256, help="long side of the photos")
+    parser.add_argument("--no-reference", dest="reference", action="store_false",
+                        help="sheets of the network alone: no per-image optimisation, no table")
     args = parser.parse_args()
     torch.manual_seed(0)
     names = args.models or [n for n in available_models() if not n.endswith("-stable")]
     store = ROOT / "examples" / "sheets" / "losses.json"
     earlier = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
+    if not args.reference:
+        for name in names:
+            evaluate(name, args.photos, args.steps, args.size, reference=False)
+        return
     for name in names:  # models measured in earlier runs keep their rows
-        earlier[name] = {**evaluate(name, args.photos, args.steps, args.size), "steps": args.steps,
+        earlier[name] = {**evaluate(name, args.photos, args.steps, args.size), "steps": args.steps, "size": args.size,
                          "command": "python " + " ".join(["benchmarks/quality.py"] + sys.argv[1:]),
                          "date": datetime.date.today().isoformat()}
     results = [earlier[n] for n in sorted(earlier)]
-    rows = ["| model | photos | fast content | fast style | optimisation steps | optimisation content | "
-            "optimisation style |", "|---|---|---|---|---|---|---|"]
+    rows = ["| model | photos | network content | network style | optimisation steps | optimisation content | "
+            "optimisation style | content ratio | style ratio |", "|---|---|---|---|---|---|---|---|---|"]
     rows += [f"| {r['model']} | {r['photos']} | {r['fast_content']:.4f} | {r['fast_style']:.4f} | "
-             f"{r.get('steps', '')} | {r['slow_content']:.4f} | {r['slow_style']:.4f} |" for r in results]
+             f"{r.get('steps', '')} | {r['slow_content']:.4f} | {r['slow_style']:.4f} | "
+             f"{r['fast_content'] / r['slow_content']:.2f} | {r['fast_style'] / r['slow_style']:.2f} |" for r in results]
     write_section("quality", "\n".join([
         header("Held-out quality (`benchmarks/quality.py`)"),
         "Mean losses over held-out photos at 256 px long side, each model's own loss settings (relative "
         "normalisation: content is the feature MSE over the content features' mean square, style the "
         "weighted sum of per-layer errors of the style statistics — covariance and channel means for the shipped "
         "models — over each target's squared norm), no jitter. "
-        "Per-image optimisation: Adam (lr 0.02, jitter 3 px, bf16) from the content image for the number of "
-        "steps in the table. Sheets: `examples/sheets/`.\n",
+        "Per-image optimisation: Adam (lr 0.02, jitter 3 px, bf16 where the CPU has it) from the content image for "
+        "the number of steps in the table. Ratio: the network's loss over the optimisation's. Sheets: "
+        "`examples/sheets/<model>_<size>.jpg`.\n",
         *rows, "", "Each row's run: " + "; ".join(f"{r['model']}: `{r.get('command', '?')}` ({r.get('date', '?')})"
                                                   for r in results) + "."]))
     store.write_text(json.dumps(results, indent=2) + "\n")

@@ -46,14 +46,31 @@ SETTINGS: dict[str, tuple[dict, int, str]] = {
     "style256": (dict(image_size=128, photo_size=(256, 512), style_size=256), 2000, "style image 256 px"),
     "content20": (dict(image_size=128, photo_size=(256, 512), content_weight=20.0), 2000, "content weight 20"),
     "content5": (dict(image_size=128, photo_size=(256, 512), content_weight=5.0), 2000, "content weight 5"),
+    "progressive": (dict(image_size=256, photo_size=(160, 512)), 150,
+                    "crop128_wide's first 1500 steps, then 256-px crops"),
 }
+# settings that continue another setting's run: (that setting, its step)
+CONTINUES = {"progressive": ("crop128_wide", 1500)}
 
 
 def config(name: str, out: Path, **extra) -> TrainConfig:
     fields, steps, _ = SETTINGS[name]
+    init = None
+    if name in CONTINUES:
+        parent, step = CONTINUES[name]
+        init = str(out / parent / "checkpoints" / f"step_{step:06d}.pt")
     return TrainConfig(style=str(STYLE), data=str(DATA), out=str(out / name / "model.pth"), run_dir=str(out / name),
                        loss_net="efficientnet-lite0", iterations=steps, sample_every=500, checkpoint_every=500,
-                       eval_every=100 if fields["image_size"] == 256 else 250, **{**fields, **extra})
+                       eval_every=50 if init else 100 if fields["image_size"] == 256 else 250, init_model=init,
+                       **{**fields, **extra})
+
+
+def start_offset_s(name: str, out: Path) -> float:
+    """Seconds of CPU a continued setting's run starts with: those of its parent's steps."""
+    if name not in CONTINUES:
+        return 0.0
+    parent, step = CONTINUES[name]
+    return next(p["elapsed_s"] for p in curve(out, parent) if int(p["step"]) == step)
 
 
 def reference_key(cfg: TrainConfig) -> str:
@@ -96,11 +113,12 @@ def report(out: Path, names: list[str]) -> None:
         cfg = config(name, out)
         ref = reference(cfg, out)
         points = curve(out, name)
-        hours = [p["elapsed_s"] / 3600 for p in points]
+        offset = start_offset_s(name, out)
+        hours = [(offset + p["elapsed_s"]) / 3600 for p in points]
         series_c[name] = (hours, [p["heldout/content"] / ref["content"] for p in points])
         series_s[name] = (hours, [p["heldout/style"] / ref["style"] for p in points])
         last = points[-1]
-        rows.append(f"| {name} | {SETTINGS[name][2]} | {int(last['step'])} | {last['elapsed_s'] / 3600:.2f} | "
+        rows.append(f"| {name} | {SETTINGS[name][2]} | {int(last['step'])} | {hours[-1]:.2f} | "
                     f"{last['heldout/content']:.4f} | {last['heldout/style']:.4f} | "
                     f"{last['heldout/content'] / ref['content']:.2f} | {last['heldout/style'] / ref['style']:.2f} |")
     line_plot(series_c, "held-out content loss / per-image optimisation's", "CPU hours (one thread)", "ratio",

@@ -81,6 +81,8 @@ class RunConfig:
     batch_size: int | None = None  # None: 1 on CPUs, 8 on GPUs
     half: bool = False
     max_size: int | None = None
+    max_pixels: int | None = None  # None: decode up to 120 megapixels, stylize what memory holds
+    keep_going: bool = False  # stylize what decodes of a damaged video, with a warning
     codec: str | None = None
     crf: int | None = None
     preset: str | None = None
@@ -226,6 +228,7 @@ class FinetuneConfig(LoopOptions, LossOptions):
     contrast_ramp: float = 4.0  # recorded in the card; see videostyle.network.transformer_net
     real_pair_fraction: float = 0.5
     image_size: int = 256
+    photo_size: tuple[int, int] | None = None  # as TrainConfig's; None: image_size to twice that
     batch_size: int = 2
     lr: float = 2e-4
     sample_every: int = 100

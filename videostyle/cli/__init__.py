@@ -4,14 +4,18 @@
 run, so that ``--help`` loads neither torch nor PyAV.
 
 Only :func:`main` prints errors and chooses exit codes: 0 success, 1 a file failed,
-2 a usage error, 130 interrupted.
+2 a usage error, 130 interrupted (Ctrl-C), 143 terminated (SIGTERM, as sent by
+``timeout``, ``docker stop`` and systemd). Both signals unwind the same way: temporary
+outputs are deleted, nothing is left half-written.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from typing import Sequence
 
 from .. import __version__
@@ -32,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a line is logged (not when the handler
+    was made), so that redirecting or capturing stderr later still works."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 class _Formatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         record.levelname = record.levelname.lower()
@@ -42,7 +55,7 @@ def _configure_logging(verbose: bool, quiet: bool, level: int) -> None:
     """videostyle's own log lines on stderr: warnings always, a command's ``LOG_LEVEL``
     lines (the training commands' few info lines) unless --quiet, every detail with
     --verbose."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     handler.setFormatter(_Formatter("%(levelname)s: %(message)s"))
     logger = logging.getLogger("videostyle")
     logger.handlers[:] = [handler]
@@ -50,21 +63,40 @@ def _configure_logging(verbose: bool, quiet: bool, level: int) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else level)
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    command = COMMANDS[args.command]
-    _configure_logging(args.verbose, args.quiet, getattr(command, "LOG_LEVEL", logging.WARNING))
+    verbose = False
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        verbose = args.verbose
+        command = COMMANDS[args.command]
+        _configure_logging(args.verbose, args.quiet, getattr(command, "LOG_LEVEL", logging.WARNING))
         return command.main(args, parser)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except VideostyleError as error:
-        if args.verbose:
+        if verbose:
             log.exception("details")
         print(f"error: {error}", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

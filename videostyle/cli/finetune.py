@@ -35,6 +35,10 @@ def add_parser(sub) -> None:
     p.add_argument("--style", help="style image (default: the one named in the model card)")
     p.add_argument("--image-size", type=positive_int, default=default(FinetuneConfig, "image_size"),
                    help="training crop size (default: %(default)s)")
+    p.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
+                   default=default(FinetuneConfig, "photo_size"),
+                   help="crops are cut from photos scaled to a short side of MIN-MAX px (default: the crop size "
+                   "to twice that)")
     g = p.add_argument_group("temporal terms")
     g.add_argument("--temporal-weight", type=non_negative_float, default=default(FinetuneConfig, "temporal_weight"),
                    help="masked output difference to the warped previous output (default: %(default)s)")
@@ -77,7 +81,7 @@ def main(args, parser) -> int:
     from ..training.finetune import finetune
 
     config = FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
-                            image_size=args.image_size, temporal_weight=args.temporal_weight,
+                            image_size=args.image_size, photo_size=args.photo_size, temporal_weight=args.temporal_weight,
                             feature_weight=args.feature_weight, noise_weight=args.noise_weight,
                             noise_std=args.noise_std,
                             motion=Motion(object_probability=args.moving_objects, object_radius=args.object_radius),

@@ -29,6 +29,12 @@ def add_parser(sub) -> None:
     p.add_argument("--half", action="store_true", help="bf16/fp16 inference where the device has it natively")
     p.add_argument("--max-size", type=positive_int, metavar="PX",
                    help="downscale so the long side is at most PX pixels (the output has that size)")
+    p.add_argument("--max-pixels", type=positive_int, metavar="N",
+                   help="the largest frame, in pixels, to decode or stylize (default: decode up to 120 million, "
+                   "stylize what the device's memory holds; a larger frame is refused with its size)")
+    p.add_argument("--keep-going", action="store_true",
+                   help="of a damaged or truncated video, stylize the frames that decode and warn what was lost "
+                   "(default: fail, saying how many frames could be read)")
     p.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, libsvtav1 (default: by container)")
     p.add_argument("--crf", type=int, help="constant-rate-factor quality, lower is better (default: 18 x264, 30 VP9)")
     p.add_argument("--preset", help="encoder preset, e.g. slow (x264/x265)")
@@ -56,7 +62,8 @@ def add_parser(sub) -> None:
 def main(args, parser) -> int:
     # the library loads torch and PyAV: imported when the command runs, not for --help
     from ..network.models import resolve_model
-    from ..pipeline.jobs import plan_jobs, run
+    from ..pipeline.jobs import run
+    from ..pipeline.plan import plan_jobs
 
     if args.crf is not None and not 0 <= args.crf <= 63:
         parser.error(f"--crf must be between 0 and 63, got {args.crf}")
@@ -66,17 +73,18 @@ def main(args, parser) -> int:
         parser.error(f"--gif-keep-levels must be between 0 and 255, got {args.gif_keep_levels}")
     config = RunConfig(inputs=tuple(args.inputs), model=args.model, output=args.output,
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
-                       batch_size=args.batch_size, half=args.half, max_size=args.max_size, codec=args.codec,
+                       batch_size=args.batch_size, half=args.half, max_size=args.max_size,
+                       max_pixels=args.max_pixels, keep_going=args.keep_going, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
                        gif_keep_levels=args.gif_keep_levels, gif_dither=args.gif_dither,
                        contrast_ramp=args.contrast_ramp, encoder_threads=args.encoder_threads)
     name, _ = resolve_model(config.model)
-    jobs = plan_jobs(config.inputs, config.output, name, config.output_format)
-    if not jobs:
+    plan = plan_jobs(config.inputs, config.output, name, config.output_format)
+    if not plan.jobs and not plan.unreadable:
         raise VideostyleError("no images, GIFs or videos found in " + ", ".join(config.inputs))
-    bars = FileBars(len(jobs), enabled=bars_enabled(args))
+    bars = FileBars(len(plan.jobs), enabled=bars_enabled(args))
     try:
-        summary = run(config, progress=bars.update, on_start=bars.start, jobs=jobs)
+        summary = run(config, progress=bars.update, on_start=bars.start, plan=plan)
     finally:
         bars.close()
     for path, reason in summary.failed:
@@ -87,6 +95,6 @@ def main(args, parser) -> int:
         for result in summary.converted:
             fps = result.frames / result.seconds if result.seconds else 0.0
             print(f"{result.input} -> {result.output} ({result.frames} frames, {result.seconds:.1f} s, {fps:.2f} frames/s)")
-        if len(jobs) > 1:
+        if len(plan.jobs) > 1 or plan.unreadable:
             print(f"{len(summary.converted)} converted, {len(summary.skipped)} skipped, {len(summary.failed)} failed")
     return 0 if summary.ok else 1

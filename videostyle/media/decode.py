@@ -5,6 +5,13 @@ stream (upright RGB, each with its own pts and time base) and the raw ``av.Packe
 every audio and subtitle stream, for the encoder to copy or transcode;
 :meth:`VideoSource.frames` yields the frames alone. Frames are never collected: memory
 does not grow with the video's length.
+
+Every frame in gives one frame out, or the source says why not. A damaged or truncated
+file (:mod:`.integrity`: a packet the decoder refuses, fewer frames than packets or than
+the index counts, a container cut short) raises an InputError naming what was lost;
+with ``keep_going`` the frames that decode are yielded and what was lost is logged as a
+warning at the end. Frame sizes are checked against ``max_pixels`` from the stream's
+header, before anything is decoded.
 """
 
 from __future__ import annotations
@@ -12,8 +19,6 @@ from __future__ import annotations
 import collections
 import logging
 import os
-from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Iterator
 
@@ -22,51 +27,10 @@ import numpy as np
 
 from ..errors import InputError
 from .colour import reformat_options
+from .frames import DECODE_PIXELS, Frame, VideoInfo, megapixels
+from .integrity import EXACT_FRAME_COUNTS, DecodeTally, truncation
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Frame:
-    """One decoded picture. ``rgb`` is (H, W, 3) uint8, already upright; ``alpha`` is
-    (H, W) uint8 for formats with transparency (GIF), else None. Time is
-    ``pts * time_base`` seconds; ``duration`` is in the same units (None if unknown)."""
-
-    rgb: np.ndarray
-    pts: int
-    time_base: Fraction
-    duration: int | None
-    index: int
-    alpha: np.ndarray | None = None
-
-
-@dataclass
-class VideoInfo:
-    path: Path
-    container: str
-    codec: str
-    width: int  # stored (coded) size, before rotation
-    height: int
-    rotation: int  # display-matrix rotation in degrees, 0/90/180/270 (ffmpeg's sign, mod 360):
-    # 270 (read as -90) means the stored picture is shown turned 90° clockwise
-    time_base: Fraction
-    sample_aspect_ratio: Fraction | None
-    average_rate: Fraction | None
-    frame_count: int | None  # from the header, or estimated from duration; None if unknown
-    duration_s: float | None
-    pix_fmt: str
-    colorspace: int
-    color_range: int
-    color_primaries: int
-    color_trc: int
-    has_alpha: bool
-    frame_size: tuple[int, int]  # upright (width, height) of the frames this source yields
-    passthrough: list = field(default_factory=list)  # audio/subtitle av streams
-
-    @property
-    def upright_size(self) -> tuple[int, int]:
-        """(width, height) as displayed, before any --max-size scaling."""
-        return (self.height, self.width) if self.rotation % 180 else (self.width, self.height)
 
 
 def open_container(path: str | os.PathLike):
@@ -101,20 +65,30 @@ class VideoSource:
     """Context manager over one input video or animated GIF.
 
     ``max_size`` downscales the long side of every frame (upright orientation);
-    ``even`` makes that scaled size even. Use as ``with VideoSource(p) as src: for item in src``.
+    ``even`` makes that scaled size even. ``max_pixels`` refuses frames larger than that
+    before decoding them (default :data:`DECODE_PIXELS`). ``keep_going`` yields what can
+    be decoded from a damaged file instead of failing, with a warning of what was lost
+    (and decodes without frame threading, which salvages more). Use as
+    ``with VideoSource(p) as src: for item in src``.
     """
 
     def __init__(self, path: str | os.PathLike, max_size: int | None = None, even: bool = False,
-                 threads: bool = True):
+                 threads: bool = True, max_pixels: int | None = None, keep_going: bool = False):
         self.path = Path(path)
         self.max_size = max_size
         self.even = even
-        self.threads = threads
+        self.threads = threads and not keep_going
+        self.max_pixels = max_pixels or DECODE_PIXELS
+        self.keep_going = keep_going
         self._container = None
         self._pending: collections.deque = collections.deque()
         self._items: Iterator | None = None
         self.info: VideoInfo | None = None
-        self.frames_decoded = 0
+        self.tally = DecodeTally()
+
+    @property
+    def frames_decoded(self) -> int:
+        return self.tally.frames
 
     def __enter__(self) -> "VideoSource":
         self._container = open_container(self.path)
@@ -133,6 +107,16 @@ class VideoSource:
             self._container.close()
             self._container = None
 
+    def _damaged(self, problems: list[str]) -> InputError:
+        return InputError(f"damaged or truncated: {'; '.join(problems)}; {self.tally.frames} frames could be "
+                          "decoded (--keep-going stylizes those)", self.path)
+
+    def _check_size(self, width: int, height: int) -> None:
+        if width * height > self.max_pixels:
+            raise InputError(f"frame size {megapixels(width, height)} is over the limit of "
+                             f"{self.max_pixels / 1e6:.1f} megapixels for decoding; --max-pixels raises it where "
+                             "there is memory for it (about 4 bytes per pixel per frame)", self.path)
+
     def _open(self) -> None:
         container = self._container
         pictures = av.stream.Disposition.attached_pic | av.stream.Disposition.timed_thumbnails
@@ -141,17 +125,30 @@ class VideoSource:
             kinds = sorted({s.type for s in container.streams}) or ["none"]
             what = ", ".join(kinds) + (" (a cover picture only)" if container.streams.video else "")
             raise InputError(f"no video stream (streams found: {what})", self.path)
+        candidates = [s for s in candidates if _known_codec(s)]
+        if not candidates:
+            raise InputError("the video stream's codec is not one FFmpeg knows (damaged header?)", self.path)
         # the default-flagged stream first, then the largest
         video = max(candidates, key=lambda s: (bool(s.disposition & av.stream.Disposition.default),
                                                (s.codec_context.width or 0) * (s.codec_context.height or 0)))
+        self._check_size(video.codec_context.width or 0, video.codec_context.height or 0)
+        self.tally.truncated = truncation(self.path, container.format.name)
+        if self.tally.truncated and not self.keep_going:
+            raise InputError(f"{self.tally.truncated}; --keep-going stylizes the frames that can be decoded",
+                             self.path)
+        if container.format.name in EXACT_FRAME_COUNTS:
+            self.tally.expected = video.frames or None
+        self._declared_s = declared_duration_s(video)
         if self.threads:
             video.thread_type = "AUTO"
         self._video = video
-        passthrough = [s for s in container.streams if s.type in ("audio", "subtitle")]
+        passthrough = [s for s in container.streams if s.type in ("audio", "subtitle") and _known_codec(s)]
         ignored = [s for s in container.streams if s is not video and s not in passthrough]
         for s in ignored:
-            level = logging.WARNING if s.type == "video" else logging.INFO
-            log.log(level, "%s: stream #%d (%s) is not carried over", self.path, s.index, s.type)
+            unknown = s.type in ("audio", "subtitle")
+            level = logging.WARNING if s.type == "video" or unknown else logging.INFO
+            log.log(level, "%s: stream #%d (%s) is not carried over%s", self.path, s.index, s.type,
+                    ": its codec is not one FFmpeg knows (damaged header?)" if unknown else "")
         self._items = self._demux([video, *passthrough])
         first = None
         for item in self._items:  # decode up to the first frame, to learn rotation and format
@@ -160,9 +157,12 @@ class VideoSource:
                 first = item
                 break
         if first is None:
-            raise InputError("no video frames could be decoded (empty or truncated video stream)", self.path)
+            problems = self.tally.problems()
+            raise InputError("no video frames could be decoded ("
+                             + ("; ".join(problems) if problems else "empty or truncated video stream") + ")",
+                             self.path)
         cc = video.codec_context
-        frame_count = video.frames or None
+        frame_count = self.tally.expected or video.frames or None
         duration_s = float(video.duration * video.time_base) if video.duration else (
             container.duration / av.time_base if container.duration else None)
         if frame_count is None and duration_s and video.average_rate:
@@ -177,6 +177,17 @@ class VideoSource:
             color_trc=int(self._first_av.color_trc), has_alpha=first.alpha is not None,
             frame_size=(first.rgb.shape[1], first.rgb.shape[0]), passthrough=passthrough)
 
+    def _decode(self, packet: av.Packet) -> list:
+        try:
+            return packet.decode()
+        except av.FFmpegError as error:
+            reason = getattr(error, "strerror", None) or str(error)
+            if not self.keep_going:
+                raise InputError(f"damaged video: decoding failed after {self.tally.frames} frames ({reason}); "
+                                 "--keep-going stylizes the frames that can be decoded", self.path) from error
+            self.tally.refused.append(reason)
+            return []
+
     def _demux(self, streams) -> Iterator:
         video = streams[0]
         try:
@@ -185,21 +196,46 @@ class VideoSource:
                     if packet.dts is not None and packet.size:
                         yield packet
                     continue
-                for frame in packet.decode():
+                if packet.size:
+                    self.tally.packets += 1
+                for frame in self._decode(packet):
                     yield self._convert(frame)
         except av.FFmpegError as error:
             reason = getattr(error, "strerror", None) or str(error)
-            raise InputError(f"decoding failed after {self.frames_decoded} frames ({reason}); "
-                             "the file may be truncated or corrupt", self.path) from error
+            if not self.keep_going:
+                raise InputError(f"reading failed after {self.tally.frames} frames ({reason}); the file is "
+                                 "truncated or damaged (--keep-going stylizes the frames before it)",
+                                 self.path) from error
+            self.tally.stopped = reason
+        self._finish()
+
+    def _finish(self) -> None:
+        """At the end of the stream: every frame came out, or say what did not."""
+        problems = self.tally.problems()
+        end = self._last_end_s
+        if self._declared_s and end is not None and end < self._declared_s - max(0.5, 0.05 * self._declared_s):
+            problems.append(f"its frames end at {end:.2f} s, though the video stream says it lasts "
+                            f"{self._declared_s:.2f} s")
+        if not problems:
+            return
+        if not self.keep_going:
+            raise self._damaged(problems)
+        log.warning("%s: damaged or truncated: %s; the %d frames that decoded were stylized, the rest is left out",
+                    self.path, "; ".join(problems), self.tally.frames)
+
+    _last_end_s: float | None = None
 
     def _convert(self, frame: av.VideoFrame) -> Frame:
-        if self.frames_decoded == 0:
+        if self.tally.frames == 0:
             self._first_av = frame
+            self._check_size(frame.width, frame.height)
             rotation = frame.rotation or 0
             if round(rotation) % 90:
                 raise InputError(f"display rotation of {rotation} degrees is not a multiple of 90", self.path)
             self._rotation = int(round(rotation)) % 360
             self._alpha = any(c.is_alpha for c in frame.format.components) or frame.format.has_palette
+        elif (frame.width, frame.height) != (self._first_av.width, self._first_av.height):
+            self._check_size(frame.width, frame.height)
         turns = self._rotation // 90
         w, h = (frame.height, frame.width) if turns % 2 else (frame.width, frame.height)
         w, h = scaled_size(w, h, self.max_size, self.even)
@@ -215,10 +251,12 @@ class VideoSource:
         rgb, alpha = (array[..., :3], array[..., 3]) if self._alpha else (array, None)
         pts = frame.pts if frame.pts is not None else frame.dts
         if pts is None:
-            raise InputError(f"frame {self.frames_decoded} has no timestamp", self.path)
+            raise InputError(f"frame {self.tally.frames} has no timestamp", self.path)
         result = Frame(np.ascontiguousarray(rgb), int(pts), frame.time_base, frame.duration or None,
-                       self.frames_decoded, None if alpha is None else np.ascontiguousarray(alpha))
-        self.frames_decoded += 1
+                       self.tally.frames, None if alpha is None else np.ascontiguousarray(alpha))
+        if frame.time_base is not None:
+            self._last_end_s = float((pts + (frame.duration or 0)) * frame.time_base)
+        self.tally.frames += 1
         return result
 
     def __iter__(self) -> Iterator[Frame | av.Packet]:
@@ -231,3 +269,22 @@ class VideoSource:
         """The video frames alone, for readers that carry no other stream."""
         return (item for item in self if isinstance(item, Frame))
 
+
+def _known_codec(stream) -> bool:
+    context = stream.codec_context
+    return context is not None and context.codec is not None and context.codec.name != "none"
+
+
+def declared_duration_s(video) -> float | None:
+    """The video stream's own duration in seconds, where its header records one (MP4's
+    track duration, Matroska's DURATION tag); None otherwise."""
+    if video.duration and video.time_base:
+        return float(video.duration * video.time_base)
+    tag = (video.metadata or {}).get("DURATION")
+    if tag:
+        try:
+            hours, minutes, seconds = tag.split(":")
+            return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+        except ValueError:
+            return None
+    return None

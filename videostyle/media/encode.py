@@ -18,9 +18,10 @@ from pathlib import Path
 import av
 import numpy as np
 
-from ..errors import ConfigError, EncodeError
+from ..errors import ConfigError, EncodeError, OutputError
+from .atomic import OS_REASONS
 from .colour import reformat_options
-from .decode import Frame, VideoInfo
+from .frames import Frame, VideoInfo
 from .kinds import VIDEO_CONTAINERS
 from .palette import DITHER, KEEP_LEVELS
 from .subtitles import SubtitleConverter
@@ -59,6 +60,14 @@ class VideoEncoding:
     gif_keep_levels: int = KEEP_LEVELS
     threads: int | None = None
     gif_dither: str = DITHER
+
+
+def writing_error(what: str, error: Exception, path: Path) -> EncodeError | OutputError:
+    """An FFmpeg error while writing: OutputError when the file system refused (disk
+    full, permission: the user can act on that), EncodeError otherwise."""
+    if getattr(error, "errno", None) in OS_REASONS:
+        return OutputError(f"{what}: {OS_REASONS[error.errno]}", path)
+    return EncodeError(f"{what} ({error})", path)
 
 
 def container_for(path: Path) -> tuple[str, str]:
@@ -115,7 +124,7 @@ class VideoSink:
         try:
             self.container = av.open(str(self.path), "w", format=self.format)
         except av.FFmpegError as error:
-            raise EncodeError(f"cannot create the output file ({error})", container_path) from error
+            raise writing_error("cannot create the output file", error, container_path) from error
         try:
             self._add_video(codec, width, height, encoding, container_path)
             self._add_passthrough(container_path)
@@ -221,7 +230,7 @@ class VideoSink:
             for packet in packets:
                 self.container.mux(packet)
         except av.FFmpegError as error:
-            raise EncodeError(f"writing failed ({error})", self.path) from error
+            raise writing_error("writing failed", error, self.path) from error
 
     def close(self) -> None:
         """Flush every encoder and write the container trailer."""
@@ -230,7 +239,10 @@ class VideoSink:
             for transcoder in self._transcode.values():
                 self._mux(transcoder.encode(None))
         finally:
-            self.container.close()
+            try:
+                self.container.close()
+            except av.FFmpegError as error:
+                raise writing_error("finishing the file failed", error, self.path) from error
 
     def abort(self) -> None:
         try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,18 +28,29 @@ import numpy as np
 from PIL import GifImagePlugin, Image
 
 from ..errors import InputError
-from .decode import Frame
+from .frames import Frame
 from .palette import TRANSPARENT_INDEX, StableQuantizer
 
 log = logging.getLogger(__name__)
 
 
-def read_loop_count(path: str | os.PathLike) -> int | None:
-    """The NETSCAPE2.0 loop count of a GIF: 0 loops forever, N repeats N more times,
-    None (no extension) plays once."""
+@dataclass(frozen=True)
+class GifScan:
+    """What a GIF's blocks say: the NETSCAPE2.0 loop count (0 loops forever, N repeats N
+    more times, None plays once), how many images it holds, and whether its trailer is
+    there (a GIF without one was cut short)."""
+
+    loop: int | None
+    images: int
+    complete: bool
+
+
+def scan_gif(path: str | os.PathLike) -> GifScan:
+    """Walk a GIF's blocks without decoding them; InputError if it is not a GIF."""
     data = Path(path).read_bytes()
     if data[:6] not in (b"GIF87a", b"GIF89a") or len(data) < 13:
         raise InputError("not a GIF file", path)
+    loop, images = None, 0
     pos = 13
     flags = data[10]
     if flags & 0x80:
@@ -46,22 +58,24 @@ def read_loop_count(path: str | os.PathLike) -> int | None:
     while pos < len(data):
         block = data[pos]
         if block == 0x3B:  # trailer
-            break
+            return GifScan(loop, images, True)
         if block == 0x21:  # extension: label, then sub-blocks
-            label = data[pos + 1]
+            label = data[pos + 1] if pos + 1 < len(data) else 0
             pos += 2
             first = True
             while pos < len(data) and data[pos]:
                 size = data[pos]
                 chunk = data[pos + 1:pos + 1 + size]
-                if label == 0xFF and first and chunk[:11] in (b"NETSCAPE2.0", b"ANIMEXTS1.0"):
+                if label == 0xFF and first and chunk[:11] in (b"NETSCAPE2.0", b"ANIMEXTS1.0") and loop is None:
                     sub = data[pos + 1 + size:pos + 1 + size + 4]
                     if len(sub) == 4 and sub[0] == 3 and sub[1] == 1:
-                        return struct.unpack("<H", sub[2:4])[0]
+                        loop = struct.unpack("<H", sub[2:4])[0]
                 first = False
                 pos += 1 + size
             pos += 1
         elif block == 0x2C:  # image: descriptor, optional local table, LZW data
+            if pos + 10 > len(data):
+                break
             flags = data[pos + 9]
             pos += 10
             if flags & 0x80:
@@ -70,9 +84,16 @@ def read_loop_count(path: str | os.PathLike) -> int | None:
             while pos < len(data) and data[pos]:
                 pos += 1 + data[pos]
             pos += 1
+            if pos <= len(data):
+                images += 1
         else:
             break
-    return None
+    return GifScan(loop, images, False)
+
+
+def read_loop_count(path: str | os.PathLike) -> int | None:
+    """The NETSCAPE2.0 loop count of a GIF (see :class:`GifScan`)."""
+    return scan_gif(path).loop
 
 
 class GifSink:

@@ -82,6 +82,8 @@ def resolve_model(spec: str | os.PathLike) -> tuple[str, Path]:
     path = Path(spec)
     if path.is_file():
         return path.stem, path
+    if path.is_dir():
+        raise ModelError("is a folder; give a model file (.pth) or a shipped model's name", path)
     models = available_models()
     if str(spec) in models:
         return str(spec), models[str(spec)].path
@@ -116,6 +118,11 @@ def _read(path: Path) -> object:
         raise ModelError(f"refusing to load: weights-only unpickling rejected this file ({detail}); "
                          "nothing in it was run", path) from error
     except Exception as error:
+        with open(path, "rb") as fh:
+            zipped = fh.read(2) == b"PK"
+        if zipped:  # torch's zip format, cut short or damaged: torch's own message says little
+            raise ModelError("damaged or incomplete PyTorch weights file (truncated download?); "
+                             "download or copy it again", path) from error
         raise ModelError(f"not a PyTorch weights file ({type(error).__name__}: {error})", path) from error
 
 

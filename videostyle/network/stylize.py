@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..errors import DeviceError
 from .devices import half_dtype, resolve_device
+from .memory import check_frame_fits
 from .transformer_net import TransformerNet
 
 MULTIPLE = 4
@@ -49,6 +50,8 @@ class Stylizer:
     """Callable: a list of equally sized uint8 frames in, the stylized frames out.
 
     ``batch_size``: frames per network call (None: :func:`default_batch_size`).
+    ``max_pixels``: the largest frame it stylizes (None: what the device's memory holds,
+    :mod:`.memory`); :meth:`check_size` says so before any work, and every call checks.
     ``half=True`` runs in bf16 (CPU with native bf16, CUDA with bf16) or fp16 (other
     CUDA GPUs, MPS); where neither is native a DeviceError says so. Memory layout:
     channels_last on CUDA and for bf16 on the CPU, where it is faster; NCHW for fp32 on
@@ -56,8 +59,10 @@ class Stylizer:
     """
 
     def __init__(self, model: TransformerNet, device: str = "auto", batch_size: int | None = None,
-                 half: bool = False):
+                 half: bool = False, max_pixels: int | None = None):
         self.device = resolve_device(device)
+        self.max_pixels = max_pixels
+        self._checked: set[tuple[int, int, int]] = set()
         self.batch_size = batch_size or default_batch_size(self.device)
         try:
             self.dtype = half_dtype(self.device) if half else torch.float32
@@ -69,9 +74,20 @@ class Stylizer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(self.dtype)
 
+    def check_size(self, width: int, height: int, batch: int | None = None) -> None:
+        """DeviceError (with the size, the limit and the --max-size that fits) when frames of
+        this size would not fit in the device's memory or exceed ``max_pixels``."""
+        key = (width, height, batch or self.batch_size)
+        if key in self._checked:
+            return
+        channels = getattr(self.model, "architecture", {}).get("channels", 32)
+        check_frame_fits(width, height, self.device, self.dtype, key[2], channels, self.max_pixels)
+        self._checked.add(key)
+
     @torch.no_grad()
     def tensor(self, batch: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) float 0–255 on any device -> stylized, same size, clamped 0–255, fp32."""
+        self.check_size(batch.shape[-1], batch.shape[-2], batch.shape[0])
         x, (h, w) = pad(batch.to(self.device, torch.float32))
         x = x.to(self.dtype)
         if self.channels_last:

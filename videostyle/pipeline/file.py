@@ -25,6 +25,7 @@ from ..media.images import flatten_alpha, read_image, write_image
 from ..media.kinds import IMAGE_FORMATS, VIDEO_CONTAINERS, media_kind, output_kind
 from ..media.palette import StableQuantizer
 from ..network.stylize import Stylizer
+from .plan import real
 from .streams import FrameFilter, Progress, ProgressCallback, run_streams
 
 log = logging.getLogger(__name__)
@@ -38,16 +39,28 @@ class FileResult:
     seconds: float
 
 
+def check_size(stylizer, width: int, height: int, batch: int | None = None) -> None:
+    """Ask a :class:`Stylizer` whether frames of this size fit before any work; stand-ins
+    (any callable with a ``batch_size``) are not asked."""
+    check = getattr(stylizer, "check_size", None)
+    if check is not None:
+        check(width, height, batch)
+
+
 def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, stylizer: Stylizer, *,
                  max_size: int | None = None, encoding: VideoEncoding = VideoEncoding(),
-                 progress: ProgressCallback | None = None, frame_filter: FrameFilter | None = None) -> FileResult:
+                 progress: ProgressCallback | None = None, frame_filter: FrameFilter | None = None,
+                 max_pixels: int | None = None, keep_going: bool = False) -> FileResult:
     """Stylize one file. The output's extension picks its format (image, GIF or video
     container). ``frame_filter``, if given, post-processes each stylized video frame:
     ``frame_filter(original_rgb, stylized_rgb, alpha) -> rgb``, with the original as the
     network saw it (alpha flattened) and its alpha (``None`` when opaque); used by
-    ``--stabilize``."""
+    ``--stabilize``. ``max_pixels`` caps the frames decoded (default
+    :data:`~videostyle.media.frames.DECODE_PIXELS`); the stylizer caps what it runs on.
+    ``keep_going`` stylizes what decodes of a damaged video, with a warning of what was
+    lost, instead of failing."""
     src, dst = Path(input_path), Path(output_path)
-    if src.resolve() == dst.resolve():
+    if real(src) == real(dst):
         raise OutputError("output would replace its own input; choose another output name", dst)
     kind, out_kind = media_kind(src), output_kind(dst)
     if out_kind == "video":
@@ -59,21 +72,24 @@ def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
     start = time.perf_counter()
     with atomic_output(dst) as tmp:
         if kind == "image":
-            frames = _image(src, tmp, dst, stylizer, max_size, progress)
+            frames = _image(src, tmp, dst, stylizer, max_size, progress, max_pixels)
         else:
-            frames = _video(src, tmp, dst, kind, out_kind, stylizer, max_size, encoding, progress, frame_filter)
+            source = VideoSource(src, max_size=max_size, even=out_kind == "video" and bool(max_size)
+                                 and needs_even_size(dst, encoding), max_pixels=max_pixels, keep_going=keep_going)
+            frames = _video(source, tmp, dst, kind, out_kind, stylizer, encoding, progress, frame_filter)
     return FileResult(src, dst, frames, time.perf_counter() - start)
 
 
 def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | None,
-           progress: ProgressCallback | None) -> int:
-    image = read_image(src)
+           progress: ProgressCallback | None, max_pixels: int | None) -> int:
+    image = read_image(src, max_pixels, long_side=max_size)
     rgb, alpha = image.rgb, image.alpha
     if max_size and max(rgb.shape[:2]) > max_size:
         w, h = scaled_size(rgb.shape[1], rgb.shape[0], max_size)
         rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.Resampling.LANCZOS))
         if alpha is not None:
             alpha = np.asarray(Image.fromarray(alpha).resize((w, h), Image.Resampling.LANCZOS))
+    check_size(stylizer, rgb.shape[1], rgb.shape[0], 1)
     out = stylizer([flatten_alpha(rgb, alpha)])[0]
     write_image(tmp, dst, out, alpha, image.icc_profile, image.exif)
     if progress:
@@ -81,12 +97,12 @@ def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | 
     return 1
 
 
-def _video(src: Path, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: Stylizer,
-           max_size: int | None, encoding: VideoEncoding, progress: ProgressCallback | None,
-           frame_filter: FrameFilter | None) -> int:
-    even = out_kind == "video" and needs_even_size(dst, encoding) and bool(max_size)
-    with VideoSource(src, max_size=max_size, even=even) as source:
+def _video(source: VideoSource, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: Stylizer,
+           encoding: VideoEncoding, progress: ProgressCallback | None, frame_filter: FrameFilter | None) -> int:
+    src = source.path
+    with source:
         info = source.info
+        check_size(stylizer, *info.frame_size)
         if out_kind == "gif":
             loop = read_loop_count(src) if kind == "gif" else 0
             quantizer = StableQuantizer.for_keep_levels(encoding.gif_keep_levels, encoding.gif_dither)

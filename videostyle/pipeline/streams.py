@@ -18,7 +18,8 @@ import av
 import numpy as np
 
 from ..errors import VideostyleError
-from ..media.decode import Frame, VideoSource
+from ..media.decode import VideoSource
+from ..media.frames import Frame
 from ..media.images import flatten_alpha
 from ..network.stylize import Stylizer
 
@@ -137,10 +138,12 @@ class _Streams:
     def run(self) -> int:
         threads = [threading.Thread(target=self.decode, name="videostyle-decode", daemon=True),
                    threading.Thread(target=self.encode, name="videostyle-encode", daemon=True)]
-        for thread in threads:
-            thread.start()
         batch: list[Frame] = []
         try:
+            # started inside the try: a signal arriving now still stops and joins them
+            # before the source and sink close (FFmpeg must not be torn down under them)
+            for thread in threads:
+                thread.start()
             while not self.stop.is_set() and (item := self.decoded.get()) is not _END:
                 if isinstance(item, _Failed):
                     raise item.error
@@ -159,7 +162,8 @@ class _Streams:
         except BaseException:
             self.stop.set()
             for thread in threads:
-                thread.join(timeout=5)
+                if thread.is_alive():
+                    thread.join(timeout=5)
             self.sink.abort()
             raise
         if self.errors:

@@ -120,6 +120,7 @@ def finetune_card(config, base: dict, losses, style: str, steps, wall_s, final, 
                         "brightness_drift_std": config.drift_std,
                         "videos": config.videos, "real_pair_fraction": config.real_pair_fraction if config.videos else 0.0,
                         "steps": steps, "batch_size": config.batch_size, "image_size": config.image_size,
+                        "photo_size": list(config.photo_size) if config.photo_size else None,
                         "lr": config.lr, "seed": config.seed, "training_images": n_train, "unreadable_images": n_bad,
                         "wall_time_s": round(wall_s, 1), **machine_card(device)}
     card["final_losses"] = {k: round(v, 6) for k, v in final.items()}

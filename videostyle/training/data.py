@@ -41,6 +41,9 @@ def list_images(root: str | os.PathLike) -> list[Path]:
 def split_holdout(files: Sequence[Path], count: int) -> tuple[list[Path], list[Path]]:
     """(training, held out): the ``count`` files whose names hash lowest are held out, a
     choice that does not depend on listing order or on which other files exist."""
+    if count >= len(files):
+        raise DataError(f"{len(files)} photos found, and --holdout {count} keeps them all out of training; "
+                        "add photos or hold out fewer")
     ranked = sorted(files, key=lambda p: hashlib.sha1(p.name.encode()).hexdigest())
     held = set(ranked[:count])
     return [f for f in files if f not in held], sorted(held)

@@ -59,7 +59,7 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
     card = read_card(resolve_model(config.model)[1])
     losses, style = resolve_losses(config, card)
     run = TrainingRun(config, "finetune", init_model=config.model, channels=0, residual_blocks=0,
-                      crop_px=config.image_size, photo_px=None)
+                      crop_px=config.image_size, photo_px=config.photo_size)
     device, amp_dtype = run.device, run.amp_dtype
     criterion = build_perceptual_loss(losses, style, device, config.channels_last)
     real = VideoPairs(config.videos, config.image_size, config.seed) if config.videos else None
