@@ -40,7 +40,7 @@ def side_by_side(left: Path, right: Path, out: Path, labels: tuple[str, str], sc
     from PIL import ImageDraw
 
     sys.path.insert(0, str(HERE.parent))
-    from videostyle.media.decode import Frame
+    from videostyle.media.frames import Frame
     from videostyle.media.gif import GifSink
 
     sink = None
