@@ -19,10 +19,10 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import listing
 from media import make_gif, make_video, read_video
+from PIL import Image
+
 from videostyle.cli import main
 from videostyle.media.atomic import TEMP_PREFIX
 

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from media import make_gif, read_gif
 
-from videostyle.media.frames import Frame
 from videostyle.media.encode import VideoEncoding
+from videostyle.media.frames import Frame
 from videostyle.media.palette import TRANSPARENT_INDEX, StableQuantizer
 from videostyle.pipeline.file import stylize_file
 

@@ -17,6 +17,7 @@ from .errors import ConfigError
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = ("mp4", "mov", "mkv", "webm", "avi", "gif", "png", "jpg", "webp")
 GIF_DITHERS = ("adaptive", "floyd-steinberg", "none")
+PRESERVE_COLOR = ("luma", "histogram")
 STYLE_NORMALISATIONS = ("relative", "examples")
 STYLE_STATISTICS = ("gram", "covariance")
 
@@ -87,6 +88,13 @@ class RunConfig:
     crf: int | None = None
     preset: str | None = None
     stabilize: float | None = None
+    strength: float = 1.0  # 0: the input, 1: the plain stylized output
+    preserve_color: str | None = None  # "luma" or "histogram": keep the input's colours
+    stability: float | None = None  # between the model (0) and its -stable twin (1)
+    style_scale: float = 1.0  # run the network at this scale of the output size: sets the stroke size
+    tile: int | None = None  # tile side (px); None: tiles only when a frame would not fit in memory
+    start_s: float | None = None  # stylize only from here ...
+    duration_s: float | None = None  # ... for this long
     gif_keep_levels: int = GIF_KEEP_LEVELS
     gif_dither: str = GIF_DITHER
     contrast_ramp: float | None = None  # None: the model card's

@@ -31,6 +31,19 @@ def fraction(text: str) -> float:
     return value
 
 
+def seconds(text: str) -> float:
+    """A time: seconds (``83.5``) or ``[HH:]MM:SS[.f]``."""
+    try:
+        value = 0.0
+        for part in text.split(":"):
+            value = value * 60 + float(part)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds or [HH:]MM:SS, got {text!r}") from None
+    if value < 0 or text.count(":") > 2:
+        raise argparse.ArgumentTypeError(f"expected seconds or [HH:]MM:SS, got {text!r}")
+    return value
+
+
 def number_pair(kind: type, low_bound: float, high_bound: float, what: str):
     """An argument type for 'MIN,MAX' with ``low_bound <= MIN <= MAX <= high_bound``."""
     def parse(text: str):

@@ -42,6 +42,11 @@ class FileBars:
         self.file_bar.n = progress.frames_done
         self.file_bar.refresh()
 
+    def done_one(self) -> None:
+        """A file finished elsewhere (a Ray task): the overall bar moves."""
+        if self.overall is not None:
+            self.overall.update(1)
+
     def _close_file(self) -> None:
         if self.file_bar is not None:
             self.file_bar.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from ..config import GIF_DITHERS, OUTPUT_FORMATS, RunConfig, default
+from ..config import GIF_DITHERS, OUTPUT_FORMATS, PRESERVE_COLOR, RunConfig, default
 from ..errors import VideostyleError
-from .args import add_common, add_device, non_negative_float, positive_float, positive_int
+from .args import add_common, add_device, fraction, non_negative_float, positive_float, positive_int, seconds
 from .progress import FileBars, bars_enabled
 
 
@@ -35,6 +35,29 @@ def add_parser(sub) -> None:
     p.add_argument("--keep-going", action="store_true",
                    help="of a damaged or truncated video, stylize the frames that decode and warn what was lost "
                    "(default: fail, saying how many frames could be read)")
+    look = p.add_argument_group("the look")
+    look.add_argument("--strength", type=fraction, default=default(RunConfig, "strength"), metavar="S",
+                      help="blend the stylized picture with the input: 0 gives the input, 1 the full style "
+                      "(default: %(default)s)")
+    look.add_argument("--preserve-color", nargs="?", const="luma", choices=PRESERVE_COLOR, metavar="HOW",
+                      help="keep the input's colours, take the style's light and dark (luma; 'histogram' also "
+                      "keeps the input's brightness and contrast)")
+    look.add_argument("--stability", type=fraction, metavar="S",
+                      help="for a model with a -stable twin: 0 is the model, 1 its twin, between them a blend of "
+                      "their weights (more style or less flicker)")
+    look.add_argument("--style-scale", type=positive_float, default=default(RunConfig, "style_scale"), metavar="F",
+                      help="run the network on the frame resized by F and resize back: F 0.5 paints strokes twice "
+                      "as large, 2 half as large, whatever the output size (default: %(default)s)")
+    look.add_argument("--tile", type=positive_int, metavar="PX",
+                      help="run the network in tiles of PX pixels (same result, less memory; default: only when a "
+                      "frame would not fit in the device's memory)")
+    preview = p.add_argument_group("preview a part")
+    preview.add_argument("--start", type=seconds, metavar="T", help="stylize from T (seconds or [HH:]MM:SS)")
+    preview.add_argument("--duration", type=seconds, metavar="D",
+                         help="stylize D seconds; the part starts at 0 in the output, with its sound")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="convert the files as tasks on a Ray cluster (ADDRESS, e.g. ray://head:10001; none: a local "
+                   "Ray instance), a GPU per task where it has GPUs; pip install 'videostyle[ray]'")
     p.add_argument("--codec", help="video encoder, e.g. libx264, libx265, libvpx-vp9, libsvtav1 (default: by container)")
     p.add_argument("--crf", type=int, help="constant-rate-factor quality, lower is better (default: 18 x264, 30 VP9)")
     p.add_argument("--preset", help="encoder preset, e.g. slow (x264/x265)")
@@ -69,6 +92,10 @@ def main(args, parser) -> int:
         parser.error(f"--crf must be between 0 and 63, got {args.crf}")
     if args.stabilize is not None and args.stabilize > 1:
         parser.error(f"--stabilize STRENGTH must be at most 1, got {args.stabilize}")
+    if args.duration is not None and args.duration <= 0:
+        parser.error(f"--duration must be positive, got {args.duration}")
+    if args.tile is not None and args.tile < 64:
+        parser.error(f"--tile must be at least 64 px, got {args.tile}")
     if not 0 <= args.gif_keep_levels <= 255:
         parser.error(f"--gif-keep-levels must be between 0 and 255, got {args.gif_keep_levels}")
     config = RunConfig(inputs=tuple(args.inputs), model=args.model, output=args.output,
@@ -77,16 +104,27 @@ def main(args, parser) -> int:
                        max_pixels=args.max_pixels, keep_going=args.keep_going, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
                        gif_keep_levels=args.gif_keep_levels, gif_dither=args.gif_dither,
-                       contrast_ramp=args.contrast_ramp, encoder_threads=args.encoder_threads)
+                       contrast_ramp=args.contrast_ramp, encoder_threads=args.encoder_threads,
+                       strength=args.strength, preserve_color=args.preserve_color, stability=args.stability,
+                       style_scale=args.style_scale, tile=args.tile, start_s=args.start, duration_s=args.duration)
     name, _ = resolve_model(config.model)
     plan = plan_jobs(config.inputs, config.output, name, config.output_format)
     if not plan.jobs and not plan.unreadable:
         raise VideostyleError("no images, GIFs or videos found in " + ", ".join(config.inputs))
-    bars = FileBars(len(plan.jobs), enabled=bars_enabled(args))
-    try:
-        summary = run(config, progress=bars.update, on_start=bars.start, plan=plan)
-    finally:
-        bars.close()
+    if args.ray is not None:
+        from ..pipeline.fleet import run_on_ray
+
+        bars = FileBars(len(plan.jobs), enabled=bars_enabled(args))
+        try:
+            summary = run_on_ray(config, plan, args.ray or None, on_done=lambda job, result: bars.done_one())
+        finally:
+            bars.close()
+    else:
+        bars = FileBars(len(plan.jobs), enabled=bars_enabled(args))
+        try:
+            summary = run(config, progress=bars.update, on_start=bars.start, plan=plan)
+        finally:
+            bars.close()
     for path, reason in summary.failed:
         print(f"error: {path}: {reason}", file=sys.stderr)
     for path, reason in summary.skipped:

@@ -29,6 +29,7 @@ from ..errors import InputError
 from .colour import reformat_options
 from .frames import DECODE_PIXELS, Frame, VideoInfo, megapixels
 from .integrity import EXACT_FRAME_COUNTS, DecodeTally, truncation
+from .segment import Segment
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,10 @@ class VideoSource:
     """
 
     def __init__(self, path: str | os.PathLike, max_size: int | None = None, even: bool = False,
-                 threads: bool = True, max_pixels: int | None = None, keep_going: bool = False):
+                 threads: bool = True, max_pixels: int | None = None, keep_going: bool = False,
+                 segment: tuple[float, float | None] | None = None):
         self.path = Path(path)
+        self.segment = Segment(*segment) if segment else None
         self.max_size = max_size
         self.even = even
         self.threads = threads and not keep_going
@@ -142,6 +145,12 @@ class VideoSource:
         if self.threads:
             video.thread_type = "AUTO"
         self._video = video
+        if self.segment and self.segment.start_s > 0 and container.format.name != "gif":
+            try:  # to the keyframe before the start; the frames before the start are dropped
+                container.seek(self.segment.offset(video.time_base), stream=video, backward=True)
+                self.tally.expected = None  # the index counts frames never read now
+            except av.FFmpegError as error:
+                log.info("%s: cannot seek (%s); reading from the beginning", self.path, error)
         passthrough = [s for s in container.streams if s.type in ("audio", "subtitle") and _known_codec(s)]
         ignored = [s for s in container.streams if s is not video and s not in passthrough]
         for s in ignored:
@@ -167,6 +176,9 @@ class VideoSource:
             container.duration / av.time_base if container.duration else None)
         if frame_count is None and duration_s and video.average_rate:
             frame_count = int(round(duration_s * float(video.average_rate)))
+        if self.segment and duration_s and video.average_rate:
+            left = max(0.0, duration_s - self.segment.start_s)
+            frame_count = int(round(min(left, self.segment.duration_s or left) * float(video.average_rate)))
         self.info = VideoInfo(
             path=self.path, container=container.format.name, codec=cc.name,
             width=self._first_av.width, height=self._first_av.height, rotation=self._rotation,
@@ -194,12 +206,23 @@ class VideoSource:
             for packet in self._container.demux(streams):
                 if packet.stream.index != video.index:
                     if packet.dts is not None and packet.size:
-                        yield packet
+                        kept = self.segment.move_packet(packet) if self.segment else packet
+                        if kept is not None:
+                            yield kept
                     continue
                 if packet.size:
                     self.tally.packets += 1
                 for frame in self._decode(packet):
-                    yield self._convert(frame)
+                    if self.segment is None:
+                        yield self._convert(frame)
+                        continue
+                    pts = frame.pts if frame.pts is not None else frame.dts
+                    if pts is not None and self.segment.after(pts, frame.time_base):
+                        return  # the rest of the file was not asked for
+                    if pts is None or not self.segment.before(pts, frame.time_base):
+                        yield self.segment.move_frame(self._convert(frame))
+                    else:
+                        self.tally.outside += 1
         except av.FFmpegError as error:
             reason = getattr(error, "strerror", None) or str(error)
             if not self.keep_going:

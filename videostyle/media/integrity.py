@@ -77,13 +77,15 @@ class DecodeTally:
     expected: int | None = None  # the container's exact frame count, where it has one
     packets: int = 0
     frames: int = 0
+    outside: int = 0  # frames decoded but left out because they lie outside the part asked for
     refused: list[str] = field(default_factory=list)  # one reason per packet the decoder refused
     stopped: str | None = None  # why reading the file ended before its end
     truncated: str | None = None  # from :func:`truncation`
 
     def missing(self) -> int:
         """Frames the file holds (by packets or its index) that did not come out."""
-        return max(self.packets - self.frames, (self.expected or 0) - self.frames, 0)
+        frames = self.frames + self.outside
+        return max(self.packets - frames, (self.expected or 0) - frames, 0)
 
     def problems(self) -> list[str]:
         """Every sign of loss, as phrases; empty when the stream decoded whole."""

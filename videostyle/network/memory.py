@@ -18,6 +18,7 @@ from ..errors import DeviceError
 from .devices import describe_precision
 
 BYTES_PER_PIXEL = {torch.float32: 1100, torch.bfloat16: 600, torch.float16: 600}  # at 32 channels, with headroom
+TILED_BYTES_PER_PIXEL = 220  # fp32, tiled (network/tiling.py): 186 measured at 3840x2160
 REFERENCE_CHANNELS = 32
 USABLE_SHARE = 0.8  # of the available memory, for the network
 
@@ -71,3 +72,11 @@ def check_frame_fits(width: int, height: int, device: torch.device, dtype: torch
     side = int((limit / pixels) ** 0.5 * max(width, height))
     raise DeviceError(f"a {width}x{height} frame ({pixels / 1e6:.1f} megapixels) {why}; "
                       f"stylize it smaller with --max-size {max(side // 16 * 16, 16)} or less")
+
+
+def fits_in_tiles(width: int, height: int, device: torch.device, dtype: torch.dtype,
+                  channels: int = REFERENCE_CHANNELS) -> bool:
+    """Whether :func:`~videostyle.network.tiling.stylize_tiled` can hold this frame here."""
+    free = available_bytes(device)
+    scale = bytes_per_pixel(dtype, channels) / BYTES_PER_PIXEL[torch.float32]
+    return free is None or width * height * TILED_BYTES_PER_PIXEL * scale <= free * USABLE_SHARE

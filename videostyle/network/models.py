@@ -195,3 +195,35 @@ def load_model(spec: str | os.PathLike, device: str | torch.device = "cpu",
     net = build_network(state, architecture, path)
     net.contrast_ramp = recorded_contrast_ramp(path) if contrast_ramp is None else float(contrast_ramp)
     return net.to(device).eval().requires_grad_(False)
+
+
+def stable_twin(spec: str | os.PathLike) -> tuple[Path, Path]:
+    """(base weights, stable weights) of a model that has a ``-stable`` twin: a shipped
+    name (``mosaic`` or ``mosaic-stable``) or a path whose twin lies beside it."""
+    name, path = resolve_model(spec)
+    base_name = name.removesuffix("-stable")
+    base_path = path.with_name(base_name + path.suffix)
+    stable_path = path.with_name(base_name + "-stable" + path.suffix)
+    if not (base_path.is_file() and stable_path.is_file()):
+        raise ModelError(f"--stability needs a -stable twin: {base_path.name} and {stable_path.name} side by side",
+                         path)
+    return base_path, stable_path
+
+
+def load_blend(spec: str | os.PathLike, stability: float, device: str | torch.device = "cpu",
+               contrast_ramp: float | None = None) -> TransformerNet:
+    """The weights ``(1 - stability) * base + stability * stable`` of a model and its
+    ``-stable`` twin: both start from the same weights (the twin is fine-tuned from the
+    base), so the points between them are networks too, trading style for steadiness.
+    The contrast ramp is the stable card's once ``stability`` is above 0."""
+    if not 0 <= stability <= 1:
+        raise ModelError(f"stability must be between 0 and 1, got {stability}")
+    base_path, stable_path = stable_twin(spec)
+    (base, arch_a, _), (stable, arch_b, _) = read_weights(base_path), read_weights(stable_path)
+    if arch_a != arch_b or base.keys() != stable.keys():
+        raise ModelError(f"{stable_path.name} is not a fine-tune of {base_path.name}: their layers differ", stable_path)
+    mixed = {k: torch.lerp(base[k].float(), stable[k].float(), stability) for k in base}
+    net = build_network(mixed, arch_a, base_path)
+    ramp_source = stable_path if stability > 0 else base_path
+    net.contrast_ramp = recorded_contrast_ramp(ramp_source) if contrast_ramp is None else float(contrast_ramp)
+    return net.to(device).eval().requires_grad_(False)

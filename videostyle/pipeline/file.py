@@ -25,6 +25,7 @@ from ..media.images import flatten_alpha, read_image, write_image
 from ..media.kinds import IMAGE_FORMATS, VIDEO_CONTAINERS, media_kind, output_kind
 from ..media.palette import StableQuantizer
 from ..network.stylize import Stylizer
+from .looks import Look, matrix_for
 from .plan import real
 from .streams import FrameFilter, Progress, ProgressCallback, run_streams
 
@@ -50,7 +51,8 @@ def check_size(stylizer, width: int, height: int, batch: int | None = None) -> N
 def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, stylizer: Stylizer, *,
                  max_size: int | None = None, encoding: VideoEncoding = VideoEncoding(),
                  progress: ProgressCallback | None = None, frame_filter: FrameFilter | None = None,
-                 max_pixels: int | None = None, keep_going: bool = False) -> FileResult:
+                 max_pixels: int | None = None, keep_going: bool = False, look: Look | None = None,
+                 segment: tuple[float, float | None] | None = None) -> FileResult:
     """Stylize one file. The output's extension picks its format (image, GIF or video
     container). ``frame_filter``, if given, post-processes each stylized video frame:
     ``frame_filter(original_rgb, stylized_rgb, alpha) -> rgb``, with the original as the
@@ -58,7 +60,10 @@ def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
     ``--stabilize``. ``max_pixels`` caps the frames decoded (default
     :data:`~videostyle.media.frames.DECODE_PIXELS`); the stylizer caps what it runs on.
     ``keep_going`` stylizes what decodes of a damaged video, with a warning of what was
-    lost, instead of failing."""
+    lost, instead of failing. ``look`` adjusts each stylized frame (strength, colours;
+    :mod:`.looks`), in the YCbCr matrix the output is stored in. ``segment`` = (start s,
+    duration s or None) stylizes only that part of a video or GIF, starting at time 0,
+    with the sound of that part."""
     src, dst = Path(input_path), Path(output_path)
     if real(src) == real(dst):
         raise OutputError("output would replace its own input; choose another output name", dst)
@@ -69,19 +74,22 @@ def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
         raise ConfigError(f"{src.name} is a still image; write it as {', '.join(sorted(IMAGE_FORMATS))}")
     if kind != "image" and out_kind == "image":
         raise ConfigError(f"{src.name} is a {kind}; write it as a video ({', '.join(VIDEO_CONTAINERS)}) or .gif")
+    if kind == "image" and segment:
+        log.info("%s: a still image has no time; --start and --duration apply to videos and GIFs", src)
     start = time.perf_counter()
     with atomic_output(dst) as tmp:
         if kind == "image":
-            frames = _image(src, tmp, dst, stylizer, max_size, progress, max_pixels)
+            frames = _image(src, tmp, dst, stylizer, max_size, progress, max_pixels, look)
         else:
             source = VideoSource(src, max_size=max_size, even=out_kind == "video" and bool(max_size)
-                                 and needs_even_size(dst, encoding), max_pixels=max_pixels, keep_going=keep_going)
-            frames = _video(source, tmp, dst, kind, out_kind, stylizer, encoding, progress, frame_filter)
+                                 and needs_even_size(dst, encoding), max_pixels=max_pixels, keep_going=keep_going,
+                                 segment=segment)
+            frames = _video(source, tmp, dst, kind, out_kind, stylizer, encoding, progress, frame_filter, look)
     return FileResult(src, dst, frames, time.perf_counter() - start)
 
 
 def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | None,
-           progress: ProgressCallback | None, max_pixels: int | None) -> int:
+           progress: ProgressCallback | None, max_pixels: int | None, look: Look | None) -> int:
     image = read_image(src, max_pixels, long_side=max_size)
     rgb, alpha = image.rgb, image.alpha
     if max_size and max(rgb.shape[:2]) > max_size:
@@ -90,7 +98,10 @@ def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | 
         if alpha is not None:
             alpha = np.asarray(Image.fromarray(alpha).resize((w, h), Image.Resampling.LANCZOS))
     check_size(stylizer, rgb.shape[1], rgb.shape[0], 1)
-    out = stylizer([flatten_alpha(rgb, alpha)])[0]
+    seen = flatten_alpha(rgb, alpha)
+    out = stylizer([seen])[0]
+    if look is not None:
+        out = look.with_matrix("bt601")(seen, out)  # JPEG's and the web's YCbCr
     write_image(tmp, dst, out, alpha, image.icc_profile, image.exif)
     if progress:
         progress(Progress(src, 1, 1))
@@ -98,7 +109,8 @@ def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | 
 
 
 def _video(source: VideoSource, tmp: Path, dst: Path, kind: str, out_kind: str, stylizer: Stylizer,
-           encoding: VideoEncoding, progress: ProgressCallback | None, frame_filter: FrameFilter | None) -> int:
+           encoding: VideoEncoding, progress: ProgressCallback | None, frame_filter: FrameFilter | None,
+           look: Look | None) -> int:
     src = source.path
     with source:
         info = source.info
@@ -111,4 +123,6 @@ def _video(source: VideoSource, tmp: Path, dst: Path, kind: str, out_kind: str, 
                 log.warning("%s: GIF has no audio or subtitles; %d stream(s) left out", dst, len(info.passthrough))
         else:
             sink = VideoSink(tmp, dst, info, info.frame_size, encoding)
-        return run_streams(source, sink, stylizer, progress, frame_filter)
+        if look is not None:
+            look = look.with_matrix("bt601" if out_kind == "gif" else matrix_for(info.colorspace))
+        return run_streams(source, sink, stylizer, progress, frame_filter, look)

@@ -22,6 +22,7 @@ from ..media.decode import VideoSource
 from ..media.frames import Frame
 from ..media.images import flatten_alpha
 from ..network.stylize import Stylizer
+from .looks import Look
 
 
 @dataclass(frozen=True)
@@ -91,9 +92,10 @@ class _Streams:
     """One run of the loop; :func:`run_streams` is its entry point."""
 
     def __init__(self, source: VideoSource, sink: Sink, stylizer: Stylizer, progress: ProgressCallback | None,
-                 frame_filter: FrameFilter | None):
+                 frame_filter: FrameFilter | None, look: Look | None):
         self.source, self.sink, self.stylizer = source, sink, stylizer
         self.progress, self.frame_filter = progress, frame_filter
+        self.look = look if look is not None and look.active else None
         self.stop = threading.Event()
         depth = max(2 * stylizer.batch_size, 8)
         self.decoded, self.stylized = _Pipe(depth, self.stop), _Pipe(depth, self.stop)
@@ -127,6 +129,8 @@ class _Streams:
     def stylize(self, batch: list[Frame]) -> None:
         inputs = [flatten_alpha(f.rgb, f.alpha) for f in batch]
         for frame, seen, out in zip(batch, inputs, self.stylizer(inputs)):
+            if self.look is not None:
+                out = self.look(seen, out)
             if self.frame_filter is not None:
                 out = self.frame_filter(seen, out, frame.alpha)
             if not self.stylized.put((frame, out)):
@@ -178,6 +182,7 @@ class _Streams:
 
 
 def run_streams(source: VideoSource, sink: Sink, stylizer: Stylizer, progress: ProgressCallback | None = None,
-                frame_filter: FrameFilter | None = None) -> int:
-    """Stylize every frame of an open ``source`` into ``sink``; returns the frame count."""
-    return _Streams(source, sink, stylizer, progress, frame_filter).run()
+                frame_filter: FrameFilter | None = None, look: Look | None = None) -> int:
+    """Stylize every frame of an open ``source`` into ``sink`` (each stylized frame
+    adjusted by ``look``, then ``frame_filter``); returns the frame count."""
+    return _Streams(source, sink, stylizer, progress, frame_filter, look).run()
