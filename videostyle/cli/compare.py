@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from .args import add_common, add_device, positive_int, seconds
-from .progress import bars_enabled
 
 
 def add_parser(sub) -> None:

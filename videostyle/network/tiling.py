@@ -23,7 +23,6 @@ once.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 
 from .transformer_net import TransformerNet
 
