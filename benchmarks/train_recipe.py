@@ -16,22 +16,27 @@ import argparse
 import csv
 import json
 import sys
+import time
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import header, write_section  # noqa: E402
-from videostyle.config import TrainConfig
-from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.config import TrainConfig  # noqa: E402
+from videostyle.network.devices import autocast, native_half_dtype  # noqa: E402
+from videostyle.network.transformer_net import TransformerNet  # noqa: E402
 from videostyle.plotting import line_plot  # noqa: E402
-from videostyle.training.criterion import build_perceptual_loss
+from videostyle.training.criterion import build_perceptual_loss  # noqa: E402
 from videostyle.training.data import list_images, split_holdout  # noqa: E402
 from videostyle.training.evaluation import load_photos  # noqa: E402
 from videostyle.training.optimize import optimize_image  # noqa: E402
 from videostyle.training.train import train  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"
 STYLE = SHARED / "styles" / "mosaic.jpg"
 DATA = SHARED / "content" / "bsds500"
 
@@ -86,7 +91,7 @@ def reference(cfg: TrainConfig, out: Path, steps: int = 200) -> dict:
     device = torch.device("cpu")
     criterion = build_perceptual_loss(cfg, cfg.style, device)
     _, held_out = split_holdout(list_images(cfg.data), cfg.holdout)
-    amp = torch.bfloat16 if cpu_supports_bf16() else None
+    amp = native_half_dtype(device)
     rows = []
     for photo in load_photos(held_out, cfg.eval_size):
         image, _ = optimize_image(photo, criterion, steps=steps, lr=0.02, amp_dtype=amp)
@@ -105,27 +110,72 @@ def curve(out: Path, name: str) -> list[dict]:
                 if row.get("heldout/content")]
 
 
+def step_seconds(crop: int, steps: int = 6) -> float:
+    """Median seconds of one training step (batch 4, ``crop`` px, this CPU's precision) on
+    one thread: the cost that turns steps into CPU time, measured rather than read off
+    wall clocks that other jobs slowed."""
+    cfg = config("crop128", Path("unused"))
+    device = torch.device("cpu")
+    criterion = build_perceptual_loss(cfg, cfg.style, device, channels_last=True)
+    net = TransformerNet().to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), 1e-3)
+    x = torch.rand(4, 3, crop, crop).contiguous(memory_format=torch.channels_last)
+    amp = native_half_dtype(device)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        with autocast(device, amp):
+            loss, _ = criterion(net(x * 255) / 255, x, (1, 2))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times[1:]))
+
+
 def report(out: Path, names: list[str]) -> None:
+    """The curves (held-out loss over the per-image optimisation's, against CPU hours) as
+    docs/training-recipe.png, and the table in RESULTS.md."""
+    cost = {crop: step_seconds(crop) for crop in (128, 256)}
     series_c, series_s, rows = {}, {}, []
     for name in names:
         if not (out / name / "losses.csv").exists():
             continue
-        cfg = config(name, out)
-        ref = reference(cfg, out)
+        fields = SETTINGS[name][0]
+        ref = reference(config(name, out), out)
         points = curve(out, name)
-        offset = start_offset_s(name, out)
-        hours = [(offset + p["elapsed_s"]) / 3600 for p in points]
+        offset = 0.0
+        if name in CONTINUES:
+            parent, step = CONTINUES[name]
+            offset = step * cost[SETTINGS[parent][0]["image_size"]]
+        hours = [(offset + p["step"] * cost[fields["image_size"]]) / 3600 for p in points]
         series_c[name] = (hours, [p["heldout/content"] / ref["content"] for p in points])
         series_s[name] = (hours, [p["heldout/style"] / ref["style"] for p in points])
         last = points[-1]
         rows.append(f"| {name} | {SETTINGS[name][2]} | {int(last['step'])} | {hours[-1]:.2f} | "
-                    f"{last['heldout/content']:.4f} | {last['heldout/style']:.4f} | "
-                    f"{last['heldout/content'] / ref['content']:.2f} | {last['heldout/style'] / ref['style']:.2f} |")
-    line_plot(series_c, "held-out content loss / per-image optimisation's", "CPU hours (one thread)", "ratio",
-              log_y=True).save(out / "content_ratio.png")
-    line_plot(series_s, "held-out style loss / per-image optimisation's", "CPU hours (one thread)", "ratio",
-              log_y=True).save(out / "style_ratio.png")
-    print("\n".join(rows))
+                    f"{last['heldout/content']:.4f} | {last['heldout/style']:.4f} | {ref['content']:.4f} | "
+                    f"{ref['style']:.4f} | {last['heldout/content'] / ref['content']:.2f} | "
+                    f"{last['heldout/style'] / ref['style']:.2f} |")
+    content = line_plot(series_c, "held-out content loss / per-image optimisation's", "CPU hours (one thread)",
+                        "ratio", log_y=True)
+    style = line_plot(series_s, "held-out style loss / per-image optimisation's", "CPU hours (one thread)", "ratio",
+                      log_y=True)
+    figure = Image.new("RGB", (content.width, content.height + style.height), "white")
+    figure.paste(content, (0, 0))
+    figure.paste(style, (0, content.height))
+    figure.save(ROOT / "docs" / "training-recipe.png")
+    write_section("train_recipe", "\n".join([
+        header("Training recipes (`benchmarks/train_recipe.py`)"),
+        "The `mosaic` style trained from scratch (batch 4, Adam 1e-3, EfficientNet-Lite0 loss network, bf16 where "
+        "the CPU has it, one thread per run, two runs side by side) under each setting; held-out losses of the 8 "
+        "BSDS500 photos held out of training (whole photos, 256 px long side, no jitter) every 250 steps (100 or "
+        "50 at 256-px crops), over those of 200-step per-image optimisation with the same setting's loss (the "
+        "reference columns). CPU hours: steps times the seconds per step measured here on one thread "
+        f"({cost[128]:.2f} s at 128-px crops, {cost[256]:.2f} s at 256-px crops), not wall time, which the "
+        "other jobs on the machine stretched. Photo size: the short side the photos are scaled to before a crop "
+        "is cut. Curves: `docs/training-recipe.png`.\n",
+        "| setting | what | steps | CPU h | content | style | reference content | reference style | content "
+        "ratio | style ratio |", "|---|---|---|---|---|---|---|---|---|---|", *rows]))
 
 
 def main() -> None:

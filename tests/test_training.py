@@ -68,7 +68,8 @@ def test_train_writes_model_card_samples_logs_and_skips_corrupt_images(tmp_path,
     run = result.run_dir
     assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_000000.png", "step_000002.png", "step_000004.png"]
     rows = (run / "losses.csv").read_text().splitlines()
-    assert rows[0].startswith("step,total,content,style,tv") and len(rows) == 5
+    assert rows[0].startswith("step,total,content,style,tv") and len(rows) == 6  # the starting weights' row, 4 steps
+    assert rows[1].startswith("0,,,") and "heldout/content" in rows[0]
     assert (run / "loss_curve.png").is_file()
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step_000002.pt", "step_000004.pt"]
 
@@ -99,7 +100,7 @@ def test_resume_is_exact(tmp_path, photos, style_image):
     full = train(tiny_config(tmp_path / "full", photos, style_image, iterations=4))
     checkpoint = full.run_dir / "checkpoints" / "step_000002.pt"
     resumed = train(tiny_config(tmp_path / "resumed", photos, style_image, iterations=4, resume=str(checkpoint)))
-    assert [r["step"] for r in resumed.history] == [1, 2, 3, 4]
+    assert [r["step"] for r in resumed.history] == [0, 1, 2, 3, 4]
     assert without_times(resumed.history) == without_times(full.history)
     a = torch.load(full.model_path, weights_only=True)
     b = torch.load(resumed.model_path, weights_only=True)
@@ -109,8 +110,9 @@ def test_resume_is_exact(tmp_path, photos, style_image):
 def test_training_reduces_the_loss(tmp_path, photos, style_image):
     result = train(tiny_config(tmp_path, photos, style_image, iterations=60, sample_every=100,
                                checkpoint_every=100, lr=1e-2))
-    first = np.mean([r["total"] for r in result.history[:5]])
-    last = np.mean([r["total"] for r in result.history[-5:]])
+    trained = [r for r in result.history if "total" in r]  # the first row: the starting weights' held-out losses
+    first = np.mean([r["total"] for r in trained[:5]])
+    last = np.mean([r["total"] for r in trained[-5:]])
     assert last < 0.7 * first, (first, last)
 
 
@@ -161,7 +163,7 @@ def test_train_cli_and_torchrun_with_two_gloo_processes(tmp_path, photos, style_
     assert result.returncode == 0, result.stderr[-3000:]
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["training"]["processes"] == 2
-    assert len((tmp_path / "ddp_run" / "losses.csv").read_text().splitlines()) == 4  # one writer
+    assert len((tmp_path / "ddp_run" / "losses.csv").read_text().splitlines()) == 5  # one writer: a header, the starting row, 3 steps
     load_model(out)
 
 
@@ -238,7 +240,7 @@ def test_small_crops_keep_the_photo_scale_of_large_ones(photos):
 def test_held_out_losses_are_logged_and_plotted(tmp_path, photos, style_image):
     result = train(tiny_config(tmp_path, photos, style_image, eval_every=2, eval_size=48))
     rows = [r for r in result.history if "heldout/content" in r]
-    assert [r["step"] for r in rows] == [2, 4]
+    assert [r["step"] for r in rows] == [0, 2, 4]
     assert all(r["heldout/content"] > 0 and r["heldout/style"] > 0 for r in rows)
     header = (result.run_dir / "losses.csv").read_text().splitlines()[0].split(",")
     assert {"heldout/content", "heldout/style", "elapsed_s"} <= set(header)
@@ -256,3 +258,30 @@ def test_train_checks_its_output_folder_before_the_first_step(tmp_path, photos, 
         train(replace(tiny_config(tmp_path, photos, style_image), out=str(blocker / "model.pth")),
               lambda step, total, parts: steps.append(step))
     assert steps == []
+
+
+@pytest.mark.parametrize("command, words", [
+    ("train", ["--style", "s.jpg", "--data", "photos", "--out", "o.pth", "--loss-net", "efficientnet-lite0",
+               "--image-size", "128", "--photo-size", "160,512", "--content-weight", "20", "--iterations", "8000",
+               "--init-model", "models/mosaic.pth", "--style-layer-weights", "rgb=1,stem=0.5", "--no-amp",
+               "--no-antialias", "--seed", "3"]),
+    ("finetune", ["--model", "mosaic", "--data", "photos", "--out", "m.pth", "--style-weight", "9",
+                  "--temporal-weight", "7000", "--moving-objects", "0.5", "--object-radius", "0.03,0.3",
+                  "--gif-pairs", "0.25", "--compressed-pairs", "0.25", "--brightness-drift", "0.01", "--image-size",
+                  "128", "--photo-size", "160,512", "--batch-size", "4", "--iterations", "1200"]),
+])
+def test_the_card_records_the_one_command_that_rebuilds_the_model(command, words):
+    """A model card's command, given to the command line again, makes the same config."""
+    import shlex
+
+    from videostyle.cli import build_parser
+    from videostyle.cli import finetune as finetune_cli
+    from videostyle.cli import train as train_cli
+    from videostyle.training.cards import command_line
+
+    module = {"train": train_cli, "finetune": finetune_cli}[command]
+    parser = build_parser()
+    config = module.config_from(parser.parse_args([command, *words]))
+    again = shlex.split(command_line(command, config))
+    assert again[:2] == ["videostyle", command]
+    assert module.config_from(parser.parse_args(again[1:])) == config

@@ -77,18 +77,22 @@ def add_parser(sub) -> None:
     add_common(p)
 
 
+def config_from(args) -> FinetuneConfig:
+    return FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
+                          image_size=args.image_size, photo_size=args.photo_size,
+                          temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
+                          noise_weight=args.noise_weight, noise_std=args.noise_std,
+                          motion=Motion(object_probability=args.moving_objects, object_radius=args.object_radius),
+                          compressed_share=args.compressed_pairs, gif_share=args.gif_pairs,
+                          drift_std=args.brightness_drift, contrast_ramp=args.contrast_ramp,
+                          **{**loss_kwargs(args), "antialias": None if args.antialias else False},
+                          **loop_kwargs(args))
+
+
 def main(args, parser) -> int:
     from ..training.finetune import finetune
 
-    config = FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
-                            image_size=args.image_size, photo_size=args.photo_size, temporal_weight=args.temporal_weight,
-                            feature_weight=args.feature_weight, noise_weight=args.noise_weight,
-                            noise_std=args.noise_std,
-                            motion=Motion(object_probability=args.moving_objects, object_radius=args.object_radius),
-                            compressed_share=args.compressed_pairs, gif_share=args.gif_pairs,
-                            drift_std=args.brightness_drift, contrast_ramp=args.contrast_ramp,
-                            **{**loss_kwargs(args), "antialias": None if args.antialias else False},
-                            **loop_kwargs(args))
+    config = config_from(args)
     result = with_step_bar(args, "finetune", lambda bar: finetune(config, bar))
     if not args.quiet:
         print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "

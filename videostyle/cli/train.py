@@ -47,13 +47,17 @@ def add_parser(sub) -> None:
     add_common(p)
 
 
+def config_from(args) -> TrainConfig:
+    return TrainConfig(style=args.style, data=args.data, out=args.out, init_model=args.init_model,
+                       style_licence=args.style_licence, channels=args.channels,
+                       residual_blocks=args.residual_blocks, image_size=args.image_size,
+                       photo_size=args.photo_size, **loss_kwargs(args), **loop_kwargs(args))
+
+
 def main(args, parser) -> int:
     from ..training.train import train
 
-    config = TrainConfig(style=args.style, data=args.data, out=args.out, init_model=args.init_model,
-                         style_licence=args.style_licence, channels=args.channels,
-                         residual_blocks=args.residual_blocks, image_size=args.image_size,
-                         photo_size=args.photo_size, **loss_kwargs(args), **loop_kwargs(args))
+    config = config_from(args)
     if config.jitter >= config.crop_px() // 2:
         parser.error(f"--jitter must be below {config.crop_px() // 2} (half the crop size)")
     result = with_step_bar(args, "train", lambda bar: train(config, bar))

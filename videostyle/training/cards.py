@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,55 @@ def render_card(card: dict) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# fields that are not options of the command, or whose option is not --field-name
+_NOT_OPTIONS = {"pretrained_loss_net", "channels_last", "run_dir", "resume", "val_images", "style", "data", "out",
+                "model", "content"}
+_OPTION_NAMES = {"style_layers": "--style-layer-weights", "compressed_share": "--compressed-pairs",
+                 "gif_share": "--gif-pairs", "drift_std": "--brightness-drift"}
+
+
+def _option(name: str, value) -> list[str]:
+    if name == "antialias":
+        return [] if value in (True, None) else ["--no-antialias"]
+    if name == "amp":
+        return [] if value is None else ["--amp" if value else "--no-amp"]
+    if name == "motion":
+        default = type(value)()
+        parts = []
+        if value.object_probability != default.object_probability:
+            parts += ["--moving-objects", f"{value.object_probability:g}"]
+        if tuple(value.object_radius) != tuple(default.object_radius):
+            parts += ["--object-radius", ",".join(f"{r:g}" for r in value.object_radius)]
+        return parts
+    option = _OPTION_NAMES.get(name, "--" + name.replace("_", "-"))
+    if isinstance(value, bool):
+        return [option] if value else []
+    if name == "style_layers":
+        value = ",".join(f"{layer}={weight:g}" for layer, weight in value)
+    elif isinstance(value, (tuple, list)):
+        value = ",".join(str(v) for v in value)
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    return [option, str(value)]
+
+
+def command_line(command: str, config) -> str:
+    """The ``videostyle`` command that makes ``config`` again: the required arguments and
+    every option whose value differs from its default."""
+    required = {"train": ("style", "data", "out"), "finetune": ("model", "data", "out")}[command]
+    words = ["videostyle", command]
+    for name in required:
+        words += [f"--{name}", str(getattr(config, name))]
+    for field in dataclasses.fields(config):
+        if field.name in _NOT_OPTIONS or field.name in required:
+            continue
+        value = getattr(config, field.name)
+        default = field.default if field.default is not dataclasses.MISSING else field.default_factory()
+        if value != default:
+            words += _option(field.name, value)
+    return " ".join(shlex.quote(w) for w in words)
+
+
 def machine_card(device: torch.device) -> dict:
     return {"machine": describe_machine(device), "python": platform.python_version()}
 
@@ -92,7 +142,8 @@ def training_card(config, settings, steps, world, wall_s, final, device, amp_dty
                      "processes": world, "image_size": config.crop_px(), "photo_size": list(config.photo_px()),
                      "lr": config.lr, "seed": config.seed, "init_model": config.init_model,
                      "precision": str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32",
-                     "wall_time_s": round(wall_s, 1), **machine_card(device)},
+                     "wall_time_s": round(wall_s, 1), **machine_card(device),
+                     "command": command_line("train", config)},
         "architecture": {"channels": config.channels, "residual_blocks": config.residual_blocks},
         "final_losses": {k: round(v, 6) for k, v in final.items()},
     }
@@ -122,7 +173,8 @@ def finetune_card(config, base: dict, losses, style: str, steps, wall_s, final, 
                         "steps": steps, "batch_size": config.batch_size, "image_size": config.image_size,
                         "photo_size": list(config.photo_size) if config.photo_size else None,
                         "lr": config.lr, "seed": config.seed, "training_images": n_train, "unreadable_images": n_bad,
-                        "wall_time_s": round(wall_s, 1), **machine_card(device)}
+                        "wall_time_s": round(wall_s, 1), **machine_card(device),
+                        "command": command_line("finetune", config)}
     card["final_losses"] = {k: round(v, 6) for k, v in final.items()}
     card["final_losses_note"] = f"the last fine-tuning step ({steps}), one batch"
     return card

@@ -33,6 +33,7 @@ from .runlog import RunLog
 
 log = logging.getLogger(__name__)
 
+SAMPLE_PX = 256  # sample grids show at least this size, whatever the crop
 StepLoss = Callable[[int], "tuple[torch.Tensor, dict]"]
 Report = Callable[[int, dict], None]
 
@@ -149,6 +150,7 @@ class RunProgress:
         self.t0 = time.perf_counter()
         if start == 0 and len(self.val):
             self.runlog.sample(0, self.val, self._stylize)
+        self._initial = start == 0  # the held-out losses of the starting weights go in the first row
 
     def _stylize(self, images: torch.Tensor) -> torch.Tensor:
         was_training = self.model.training
@@ -163,6 +165,10 @@ class RunProgress:
 
     def step(self, done: int, parts: dict, criterion: PerceptualLoss) -> None:
         every = self.config.eval_every
+        if self.eval_photos and self._initial:
+            self._initial = False
+            losses = held_out_losses(self.model, criterion, self.eval_photos, self.device, self.amp_dtype)
+            self.runlog.add(0, {f"heldout/{k}": v for k, v in losses.items()})
         if self.eval_photos and (done % every == 0 or done == self.steps):
             losses = held_out_losses(self.model, criterion, self.eval_photos, self.device, self.amp_dtype)
             parts = {**parts, **{f"heldout/{k}": v for k, v in losses.items()}}
@@ -223,7 +229,7 @@ class TrainingRun:
                 raise ConfigError(f"checkpoint is at step {self.start}, beyond the {self.steps} steps asked for",
                                   config.resume)
         self.progress = RunProgress(config, kind, model, self.optimizer, self.held_out, device, self.amp_dtype,
-                                    self.start, history, self.steps, crop_px) if rank == 0 else None
+                                    self.start, history, self.steps, max(crop_px, SAMPLE_PX)) if rank == 0 else None
 
     def channels(self, batch: torch.Tensor) -> torch.Tensor:
         """``batch`` in the memory layout the run computes in."""

@@ -56,6 +56,8 @@ class RunLog:
         if not self.history:
             return
         keys = list(dict.fromkeys(k for row in self.history for k in row))
+        # the step, the training losses, then the held-out losses and the clock
+        keys.sort(key=lambda k: (k != "step", k.startswith("heldout/"), k == "elapsed_s"))
         with open(self.folder / "losses.csv", "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=keys)
             writer.writeheader()
@@ -75,11 +77,12 @@ class RunLog:
 
     def loss_curve(self, keys: Sequence[str], weights: dict[str, float]) -> Path:
         """Weighted loss terms over steps (moving average over 5% of the run), log scale."""
-        steps = [row["step"] for row in self.history]
+        trained = [row for row in self.history if "total" in row]  # not the starting weights' held-out row
+        steps = [row["step"] for row in trained]
         window = max(1, len(steps) // 20)
         series = {}
         for key in keys:
-            values = [row.get(key, float("nan")) * weights.get(key, 1.0) for row in self.history]
+            values = [row.get(key, float("nan")) * weights.get(key, 1.0) for row in trained]
             label = f"{weights[key]:g} x {key}" if key in weights else key
             series[label] = (steps, moving_average(values, window))
         path = self.folder / "loss_curve.png"

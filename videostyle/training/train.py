@@ -31,6 +31,9 @@ from .loop import Prefetcher, TrainingRun
 
 @dataclass
 class TrainResult:
+    """Where a run wrote its model and files; ``history`` is its log, a row per step (the
+    first row, step 0, holds only the held-out losses of the starting weights)."""
+
     model_path: Path
     run_dir: Path
     steps: int
