@@ -37,7 +37,7 @@ LOSS_DEFAULTS: dict[str, dict] = {
         "content_layer": "b3_expand_pre",
         "style_layers": {"rgb": 1.0, "stem": 1.0, "b1_expand": 1.0, "b3_expand": 1.0, "b5_expand": 1.0,
                          "b8_expand": 1.0},
-        "content_weight": 10.0, "style_weight": 5.0, "tv_weight": 0.02,
+        "content_weight": 20.0, "style_weight": 5.0, "tv_weight": 0.02,
         "style_normalisation": "relative", "style_statistics": "covariance",
     },
 }
@@ -57,10 +57,12 @@ class Recipe:
 
 
 # VGG16: Johnson et al.'s 256-px crops. EfficientNet-Lite0: chosen from the learning
-# curves of benchmarks/train_recipe.py (benchmarks/RESULTS.md, "Training recipes").
+# curves of benchmarks/train_recipe.py (docs/training-recipe.md): 128-px crops cost a
+# quarter of a 256-px step and reach a given held-out loss several times sooner; photos
+# scaled to 160-512 px cover the sizes pictures are stylized at.
 RECIPES: dict[str, Recipe] = {
     "vgg16": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=40000),
-    "efficientnet-lite0": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=4000),
+    "efficientnet-lite0": Recipe(image_size=128, photo_size=(160, 512), style_size=512, iterations=10000),
 }
 
 

@@ -102,7 +102,7 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
 
     t0 = time.perf_counter()
     parts = run.loop(step_loss, criterion, progress)
-    wall_s = time.perf_counter() - t0
+    wall_s = run.training_seconds(time.perf_counter() - t0)
     run.progress.finish(["perceptual", "temporal", "feature", "noise"],
                         {"temporal": config.temporal_weight, "feature": config.feature_weight,
                          "noise": config.noise_weight})

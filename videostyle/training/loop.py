@@ -248,7 +248,18 @@ class TrainingRun:
                 progress(done, self.steps, parts)
 
         self.model.train()
-        return optimise(self.optimizer, self.start, self.steps, step_loss, report)
+        parts = optimise(self.optimizer, self.start, self.steps, step_loss, report)
+        if not parts:  # resumed at its last step: the losses of that step, as logged
+            trained = [row for row in self.history if "total" in row]
+            parts = {k: v for k, v in trained[-1].items() if k != "step" and not k.startswith("heldout/")
+                     and k != "elapsed_s"} if trained else {}
+        return parts
+
+    def training_seconds(self, fallback: float) -> float:
+        """Seconds of training over every resume of this run (``fallback``: this process's)."""
+        if self.progress is None:
+            return fallback
+        return self.progress.elapsed_before + self.progress.wall_s()
 
     @property
     def history(self) -> list[dict]:

@@ -88,7 +88,7 @@ def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
 
     t0 = time.perf_counter()
     parts = run.loop(step_loss, criterion, progress, reduce)
-    wall_s = time.perf_counter() - t0
+    wall_s = run.training_seconds(time.perf_counter() - t0)
     model_path = Path(config.out)
     if rank == 0:
         settings = config.loss_settings()
