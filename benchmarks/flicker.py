@@ -132,15 +132,16 @@ class _Identity:
         return [f.copy() for f in frames]
 
 
-def loss_parts(name: str, photos: int = 8) -> dict[str, float]:
-    """Mean content, style and TV losses of model ``name`` (shipped or a path) on its
-    card's held-out photos (256 px, the card's loss settings), and each style layer's part
-    of the style loss, its layer weight included (``style/LAYER``; they add up to ``style``)."""
+def loss_parts(name: str, photos: int = 8, net: torch.nn.Module | None = None) -> dict[str, float]:
+    """Mean content, style and TV losses of model ``name`` (shipped or a path; ``net``, when
+    given, in its place with the same card) on its card's held-out photos (256 px, the card's
+    loss settings), and each style layer's part of the style loss, its layer weight included
+    (``style/LAYER``; they add up to ``style``)."""
     card = read_card(resolve_model(name)[1])
     style = SHARED / "styles" / card["style"]["image"]
     criterion = build_perceptual_loss(options_from_card(card, jitter=0), str(style), torch.device("cpu"))
     layer_weights = {f"style/{layer}": weight for layer, weight in criterion.style_layers.items()}
-    net = load_model(name)
+    net = load_model(name) if net is None else net
     parts = []
     for _, content in held_out_photos(card, photos, 256):
         with torch.no_grad():
@@ -149,8 +150,8 @@ def loss_parts(name: str, photos: int = 8) -> dict[str, float]:
     return {k: float(np.mean([p[k] for p in parts])) for k in parts[0]}
 
 
-def losses_on_photos(name: str, photos: int = 8) -> dict[str, float]:
-    parts = loss_parts(name, photos)
+def losses_on_photos(name: str, photos: int = 8, net: torch.nn.Module | None = None) -> dict[str, float]:
+    parts = loss_parts(name, photos, net)
     return {k: parts[k] for k in ("content", "style")}
 
 

@@ -29,6 +29,7 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import header, write_section  # noqa: E402
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.network.onnx_backend import onnxruntime_available  # noqa: E402
 from videostyle.network.stylize import Stylizer  # noqa: E402
 from videostyle.network.transformer_net import TransformerNet  # noqa: E402
 from videostyle.pipeline.file import stylize_file  # noqa: E402
@@ -74,18 +75,51 @@ def decoded_frames(path: Path) -> list[np.ndarray]:
 def speed_table(n: int) -> str:
     torch.manual_seed(0)
     model = TransformerNet().eval()
-    rows = ["| size | naive per-frame loop (fp32) | videostyle fp32 | videostyle bf16 | speed-up fp32 / bf16 |",
-            "|---|---|---|---|---|"]
-    half = cpu_supports_bf16() or torch.cuda.is_available()
+    rows = ["| size | naive per-frame loop (fp32) | videostyle fp32 | videostyle fp32, ONNX Runtime | videostyle bf16 | "
+            "speed-up fp32 / ONNX Runtime / bf16 |", "|---|---|---|---|---|---|"]
+    half = cpu_supports_bf16()
+    ort = onnxruntime_available()
     for label, size in SIZES.items():
         count = n if label == "256x256" else max(4, n // 4)
         frames = frames_for(size, count)
         naive_examples_loop(model, frames[:1])
         naive = naive_examples_loop(model, frames)
-        fp32 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu"), frames)
+        fp32 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", backend="torch"), frames)
+        onnx = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", backend="onnxruntime"), frames) if ort else float("nan")
         bf16 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", half=True), frames) if half else float("nan")
-        rows.append(f"| {label} ({count} frames) | {naive:.2f} | {fp32:.2f} | {bf16:.2f} | "
-                    f"{fp32 / naive:.2f}x / {bf16 / naive:.2f}x |")
+        rows.append(f"| {label} ({count} frames) | {naive:.2f} | {fp32:.2f} | {onnx:.2f} | {bf16:.2f} | "
+                    f"{fp32 / naive:.2f}x / {onnx / naive:.2f}x / {bf16 / naive:.2f}x |")
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
+STUDENTS = {"full (32, 5, 9x9)": (32, 5, 9), "24, 3, 5x5": (24, 3, 5), "16, 3, 5x5 (distill default)": (16, 3, 5),
+            "16, 3, 9x9": (16, 3, 9), "12, 3, 5x5": (12, 3, 5), "8, 3, 5x5": (8, 3, 5)}
+
+
+def student_table(frames_per_size: int = 3) -> str:
+    """frames/s of network sizes (channels, residual blocks, end kernel) a student can
+    have, with each backend, at 854x480 and 1280x720, and the speed-up over the full net."""
+    backends = [("torch fp32", False, "torch")]
+    if onnxruntime_available():
+        backends.append(("ONNX Runtime fp32", False, "onnxruntime"))
+    if cpu_supports_bf16():
+        backends.append(("torch bf16", True, "torch"))
+    sizes = {k: v for k, v in SIZES.items() if k != "256x256"}
+    rows = ["| network (channels, blocks, end kernel) | " + " | ".join(f"{s} {b[0]}" for s in sizes for b in backends)
+            + " |", "|---|" + "---|" * (len(sizes) * len(backends))]
+    full = {}
+    for label, (channels, blocks, kernel) in STUDENTS.items():
+        cells = []
+        for size_label, size in sizes.items():
+            frames = frames_for(size, frames_per_size)
+            for name, half, backend in backends:
+                torch.manual_seed(0)
+                net = TransformerNet(channels, blocks, end_kernel=kernel).eval()
+                fps = stylizer_fps(Stylizer(net, "cpu", half=half, backend=backend), frames)
+                full.setdefault((size_label, name), fps)
+                cells.append(f"{fps:.2f} ({fps / full[(size_label, name)]:.1f}x)")
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
         print(rows[-1], flush=True)
     return "\n".join(rows)
 
@@ -94,15 +128,15 @@ def overlap_table() -> str:
     frames = decoded_frames(CLIP)
     rows = ["| precision | bare network frames/s | `stylize_file` end to end frames/s | ratio |", "|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
-        for half in (False, True):
-            if half and not cpu_supports_bf16():
+        for half, backend in ((False, "torch"), (False, "onnxruntime"), (True, "torch")):
+            if (half and not cpu_supports_bf16()) or (backend == "onnxruntime" and not onnxruntime_available()):
                 continue
-            stylizer = Stylizer(TransformerNet().eval(), "cpu", half=half)
+            stylizer = Stylizer(TransformerNet().eval(), "cpu", half=half, backend=backend)
             bare = stylizer_fps(stylizer, frames)
             start = time.perf_counter()
             result = stylize_file(CLIP, Path(tmp) / "out.webm", stylizer)
             e2e = result.frames / (time.perf_counter() - start)
-            rows.append(f"| {'bf16' if half else 'fp32'} | {bare:.3f} | {e2e:.3f} | {e2e / bare:.3f} |")
+            rows.append(f"| {'bf16' if half else 'fp32'}{', ONNX Runtime' if backend == 'onnxruntime' else ''} | {bare:.3f} | {e2e:.3f} | {e2e / bare:.3f} |")
             print(rows[-1], flush=True)
     return "\n".join(rows)
 
@@ -168,6 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=16, help="frames per size at 256x256 (a quarter at 480p/720p)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-students", action="store_true")
     args = parser.parse_args()
     parts = [header("Stylization speed and memory (`benchmarks/pipeline_speed.py`)"),
              "Full TransformerNet (32 channels, 5 residual blocks), random weights. videostyle's CPU "
@@ -176,6 +211,9 @@ def main() -> None:
              "1.19 at batch 4, 1.16 with channels_last).\n",
              "### frames/s by size\n", speed_table(args.frames), "",
              f"### I/O overlap: `{CLIP.name}` (854x480 VP9 + 5.1 Opus, 24 frames)\n", overlap_table(), ""]
+    if not args.skip_students:
+        parts += ["### Network sizes for fast students (frames/s, random weights; in brackets: over the full "
+                  "network with the same backend)\n", student_table(), ""]
     if not args.skip_memory:
         parts += ["### memory: 100 vs 1000 frames (bf16 where the CPU has it)\n", memory_table()]
     write_section("pipeline_speed", "\n".join(parts))

@@ -18,6 +18,7 @@ DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_FORMATS = ("mp4", "mov", "mkv", "webm", "avi", "gif", "png", "jpg", "webp")
 GIF_DITHERS = ("adaptive", "floyd-steinberg", "none")
 PRESERVE_COLOR = ("luma", "histogram")
+BACKENDS = ("auto", "torch", "onnxruntime")
 STYLE_NORMALISATIONS = ("relative", "examples")
 STYLE_STATISTICS = ("gram", "covariance")
 
@@ -82,7 +83,8 @@ class RunConfig:
     overwrite: bool = False
     device: str = "auto"
     batch_size: int | None = None  # None: 1 on CPUs, 8 on GPUs
-    half: bool = False
+    half: bool | None = None  # None: bf16 (fp16 where absent) on CUDA GPUs, fp32 elsewhere
+    backend: str = "auto"  # torch, onnxruntime (CPU fp32), auto: ONNX Runtime there when installed
     max_size: int | None = None
     max_pixels: int | None = None  # None: decode up to 120 megapixels, stylize what memory holds
     keep_going: bool = False  # stylize what decodes of a damaged video, with a warning
@@ -246,6 +248,36 @@ class FinetuneConfig(LoopOptions, LossOptions):
 
     def steps_asked(self) -> int:
         return self.iterations or 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistillConfig(LoopOptions):
+    """Everything ``videostyle distill`` needs: a small student network learns to give the
+    ``teacher``'s output. Loss: ``pixel_weight`` x mean absolute difference to the
+    teacher's output (RGB in [0, 1]) + ``perceptual_weight`` x the teacher card's style
+    and TV losses with the teacher's output, not the photo, as the content target (so the
+    content term is a feature loss against the teacher). A ``pair_share`` of each batch
+    is the second frame of a synthetic motion pair, so the student also learns what a
+    ``-stable`` teacher does to moving pictures; ``temporal_weight`` adds the twin's own
+    output temporal term on those pairs."""
+
+    teacher: str
+    data: str
+    out: str
+    channels: int = 16
+    residual_blocks: int = 3
+    end_kernel: int = 5
+    image_size: int = 128
+    photo_size: tuple[int, int] | None = (160, 512)
+    batch_size: int = 8
+    pixel_weight: float = 10.0
+    perceptual_weight: float = 1.0
+    pair_share: float = 0.5
+    temporal_weight: float = 0.0
+    motion: Motion = Motion()
+
+    def steps_asked(self) -> int:
+        return self.iterations or 4000
 
 
 @dataclass(frozen=True, kw_only=True)

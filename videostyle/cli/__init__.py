@@ -20,11 +20,11 @@ from typing import Sequence
 
 from .. import __version__
 from ..errors import VideostyleError
-from . import compare, finetune, flicker, models, optimize, run, train
+from . import compare, distill, export, finetune, flicker, models, optimize, run, train
 
 log = logging.getLogger("videostyle")
-COMMANDS = {"run": run, "models": models, "compare": compare, "train": train, "finetune": finetune,
-            "optimize": optimize, "flicker": flicker}
+COMMANDS = {"run": run, "models": models, "compare": compare, "export": export, "train": train,
+            "finetune": finetune, "distill": distill, "optimize": optimize, "flicker": flicker}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ..config import GIF_DITHERS, OUTPUT_FORMATS, PRESERVE_COLOR, RunConfig, default
+from ..config import BACKENDS, GIF_DITHERS, OUTPUT_FORMATS, PRESERVE_COLOR, RunConfig, default
 from ..errors import VideostyleError
 from .args import add_common, add_device, fraction, non_negative_float, positive_float, positive_int, seconds
 from .progress import FileBars, bars_enabled
@@ -26,7 +26,14 @@ def add_parser(sub) -> None:
     add_device(p, help="where the network runs (default: auto)")
     p.add_argument("--batch-size", type=positive_int,
                    help="frames per network call (default: 1 on CPUs, where it is fastest; 8 on GPUs)")
-    p.add_argument("--half", action="store_true", help="bf16/fp16 inference where the device has it natively")
+    precision = p.add_mutually_exclusive_group()
+    precision.add_argument("--half", action="store_const", const=True, dest="half",
+                           help="bf16/fp16 inference where the device has it natively (the default on CUDA GPUs)")
+    precision.add_argument("--fp32", action="store_const", const=False, dest="half",
+                           help="fp32 inference on a GPU too (the default on CPUs)")
+    p.add_argument("--backend", choices=BACKENDS, default=default(RunConfig, "backend"),
+                   help="torch, or onnxruntime for fp32 on the CPU (pip install 'videostyle[onnx]'); auto: ONNX "
+                   "Runtime there when installed (default: %(default)s)")
     p.add_argument("--max-size", type=positive_int, metavar="PX",
                    help="downscale so the long side is at most PX pixels (the output has that size)")
     p.add_argument("--max-pixels", type=positive_int, metavar="N",
@@ -100,7 +107,7 @@ def main(args, parser) -> int:
         parser.error(f"--gif-keep-levels must be between 0 and 255, got {args.gif_keep_levels}")
     config = RunConfig(inputs=tuple(args.inputs), model=args.model, output=args.output,
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
-                       batch_size=args.batch_size, half=args.half, max_size=args.max_size,
+                       batch_size=args.batch_size, half=args.half, backend=args.backend, max_size=args.max_size,
                        max_pixels=args.max_pixels, keep_going=args.keep_going, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
                        gif_keep_levels=args.gif_keep_levels, gif_dither=args.gif_dither,

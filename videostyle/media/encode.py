@@ -23,6 +23,7 @@ from .atomic import OS_REASONS
 from .colour import reformat_options
 from .frames import Frame, VideoInfo
 from .kinds import VIDEO_CONTAINERS
+from .nvenc import HARDWARE_TWIN, hardware_codec, quality_options
 from .palette import DITHER, KEEP_LEVELS
 from .subtitles import SubtitleConverter
 
@@ -52,7 +53,9 @@ class VideoEncoding:
     """What the user chose: codec (None: the container's default) and CRF (None: default);
     for GIF output, how far a pixel's colour may drift before it is re-dithered
     (``gif_keep_levels``, see :mod:`videostyle.palette`; 0: fresh palette and dither per frame)
-    and where it dithers (``gif_dither``); the video encoder's ``threads`` (None: its own choice)."""
+    and where it dithers (``gif_dither``); the video encoder's ``threads`` (None: its own choice).
+    ``hardware``: use the GPU's encoder (:mod:`.nvenc`) for the container's default codec
+    where it opens; a codec or preset the user named always wins."""
 
     codec: str | None = None
     crf: int | None = None
@@ -60,6 +63,7 @@ class VideoEncoding:
     gif_keep_levels: int = KEEP_LEVELS
     threads: int | None = None
     gif_dither: str = DITHER
+    hardware: bool = False
 
 
 def writing_error(what: str, error: Exception, path: Path) -> EncodeError | OutputError:
@@ -119,6 +123,8 @@ class VideoSink:
         self.info = info
         self.format, default_codec = container_for(container_path)
         codec = encoding.codec or default_codec
+        if encoding.hardware and encoding.codec is None and encoding.preset is None:
+            codec = hardware_codec(codec)
         self.turns = info.rotation // 90
         width, height = size if self.turns % 2 == 0 else (size[1], size[0])
         try:
@@ -161,7 +167,11 @@ class VideoSink:
             stream.set_display_rotation(self.info.rotation)
         options = {}
         crf = encoding.crf if encoding.crf is not None else DEFAULT_CRF.get(codec)
-        if crf is not None:
+        if codec in HARDWARE_TWIN.values():
+            software = next(sw for sw, hw in HARDWARE_TWIN.items() if hw == codec)
+            crf = encoding.crf if encoding.crf is not None else DEFAULT_CRF[software]
+            options.update(quality_options(crf))
+        elif crf is not None:
             options["crf"] = str(crf)
         if codec == "libvpx-vp9":
             options.update({"b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})

@@ -140,7 +140,10 @@ def architecture_of(state: dict, path: Path | None = None) -> dict[str, int]:
     if not isinstance(weight, torch.Tensor) or weight.dim() != 4:
         raise ModelError("not TransformerNet weights: no conv1.conv2d.weight tensor", path)
     blocks = {int(m.group(1)) for k in state if (m := re.match(r"res(\d+)\.", k))}
-    return {"channels": int(weight.shape[0]), "residual_blocks": len(blocks)}
+    architecture = {"channels": int(weight.shape[0]), "residual_blocks": len(blocks)}
+    if weight.shape[-1] != 9:  # the paper's 9x9 is implied, so pytorch/examples weights read as before
+        architecture["end_kernel"] = int(weight.shape[-1])
+    return architecture
 
 
 def read_weights(path: str | os.PathLike) -> tuple[dict, dict[str, int], dict]:

@@ -19,32 +19,30 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import ConfigError, DeviceError
-from .devices import half_dtype, resolve_device
+from .devices import half_dtype, native_half_dtype, resolve_device
 from .memory import check_frame_fits, fits_in_tiles
+from .onnx_backend import BACKENDS, OnnxNetwork, onnxruntime_available
+from .padding import MIN_SIDE, pad, pad_amounts  # noqa: F401  (pad_amounts: part of this module's interface)
 from .tiling import TILE, stylize_tiled
 from .transformer_net import TransformerNet
 
 log = logging.getLogger(__name__)
 
-MULTIPLE = 4
-MIN_SIDE = 16
 
 
-def pad_amounts(height: int, width: int) -> tuple[int, int]:
-    """(bottom, right) padding that makes both sides multiples of 4 and at least 16."""
-    def need(n: int) -> int:
-        target = max(MIN_SIDE, -(-n // MULTIPLE) * MULTIPLE)
-        return target - n
-    return need(height), need(width)
-
-
-def pad(batch: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
-    h, w = batch.shape[-2:]
-    bottom, right = pad_amounts(h, w)
-    if bottom or right:
-        mode = "reflect" if bottom < h and right < w else "replicate"
-        batch = F.pad(batch, (0, right, 0, bottom), mode=mode)
-    return batch, (h, w)
+def choose_backend(backend: str, device: torch.device, dtype: torch.dtype) -> str:
+    """The backend ``backend`` means here; ConfigError where it cannot run."""
+    if backend not in BACKENDS:
+        raise ConfigError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    cpu_fp32 = device.type == "cpu" and dtype == torch.float32
+    if backend == "auto":
+        chosen = "onnxruntime" if cpu_fp32 and onnxruntime_available() else "torch"
+        log.info("network backend: %s", chosen)
+        return chosen
+    if backend == "onnxruntime" and not cpu_fp32:
+        raise ConfigError("--backend onnxruntime runs fp32 on the CPU; drop --half and use --device cpu, "
+                          "or --backend torch")
+    return backend
 
 
 def default_batch_size(device: torch.device) -> int:
@@ -58,7 +56,9 @@ class Stylizer:
 
     ``batch_size``: frames per network call (None: :func:`default_batch_size`).
     ``half=True`` runs in bf16 (CPU with native bf16, CUDA with bf16) or fp16 (other
-    CUDA GPUs, MPS); where neither is native a DeviceError says so. Memory layout:
+    CUDA GPUs, MPS); where neither is native a DeviceError says so. ``half=None``: half on
+    CUDA GPUs (outputs within 54 dB PSNR of fp32 for the shipped models, measured on a CPU
+    in bf16: benchmarks/gpu.py checks it on the GPU), fp32 elsewhere. Memory layout:
     channels_last on CUDA and for bf16 on the CPU, where it is faster; NCHW for fp32 on
     the CPU, where channels_last measured slower.
 
@@ -69,8 +69,8 @@ class Stylizer:
     """
 
     def __init__(self, model: TransformerNet, device: str = "auto", batch_size: int | None = None,
-                 half: bool = False, max_pixels: int | None = None, tile: int | None = None,
-                 style_scale: float = 1.0):
+                 half: bool | None = False, max_pixels: int | None = None, tile: int | None = None,
+                 style_scale: float = 1.0, backend: str = "torch"):
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
         self.tile = tile
@@ -79,6 +79,8 @@ class Stylizer:
         self.style_scale = style_scale
         self._plans: dict[tuple[int, int, int], int | None] = {}
         self.batch_size = batch_size or default_batch_size(self.device)
+        if half is None:
+            half = self.device.type == "cuda"
         try:
             self.dtype = half_dtype(self.device) if half else torch.float32
         except DeviceError as error:
@@ -88,6 +90,8 @@ class Stylizer:
         if self.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.model = self.model.to(self.dtype)
+        self.backend = choose_backend(backend, self.device, self.dtype)
+        self._onnx = OnnxNetwork(self.model) if self.backend == "onnxruntime" else None
 
     def _network_size(self, width: int, height: int) -> tuple[int, int]:
         if self.style_scale == 1.0:
@@ -115,6 +119,17 @@ class Stylizer:
                     self._plans[key] = TILE
                     log.info("%dx%d frames run in tiles of %d px (too large to run whole here)", w, h, TILE)
         return self._plans[key]
+
+    def speed_hints(self) -> list[str]:
+        """What would make this stylizer quicker here, for the long-wait line."""
+        hints = []
+        if self.device.type == "cpu" and self.dtype == torch.float32 and native_half_dtype(self.device):
+            hints.append("--half (this CPU has native bf16)")
+        if self.device.type == "cpu" and self.backend == "torch" and onnxruntime_available():
+            hints.append("--backend onnxruntime")
+        elif self.device.type == "cpu" and self.backend == "torch":
+            hints.append("pip install 'videostyle[onnx]' for the ONNX Runtime backend")
+        return hints
 
     def check_size(self, width: int, height: int, batch: int | None = None) -> None:
         """DeviceError (with the size, the limit and the --max-size that fits) when frames of
@@ -148,15 +163,26 @@ class Stylizer:
         return stylize_tiled(self.model, self._layout(x), tile)[..., :h, :w]
 
     def _whole(self, x: torch.Tensor) -> torch.Tensor:
+        if self._onnx is not None and min(x.shape[-2:]) >= MIN_SIDE:
+            return self._onnx(x)  # pads, crops and clamps inside its graph
         x, (h, w) = pad(x)
         return self.model(self._layout(x))[..., :h, :w]
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
         out: list[np.ndarray] = []
+        cuda = self.device.type == "cuda"
         for start in range(0, len(frames), self.batch_size):
-            chunk = np.stack(frames[start:start + self.batch_size])
-            batch = torch.from_numpy(chunk).permute(0, 3, 1, 2)
-            y = self.tensor(batch.float())
-            result = y.round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
-            out.extend(np.ascontiguousarray(r) for r in result)
+            chunk = torch.from_numpy(np.stack(frames[start:start + self.batch_size]))
+            # frames cross to a GPU as uint8 (a quarter of the bytes of fp32), from pinned
+            # memory so the copy is a DMA that does not wait on the host
+            if cuda:
+                chunk = chunk.pin_memory().to(self.device, non_blocking=True)
+            y = self.tensor(chunk.permute(0, 3, 1, 2).float())
+            result = y.round().to(torch.uint8).permute(0, 2, 3, 1)
+            if cuda:
+                host = torch.empty(result.shape, dtype=torch.uint8, pin_memory=True)
+                host.copy_(result, non_blocking=True)
+                torch.cuda.current_stream(self.device).synchronize()
+                result = host
+            out.extend(np.ascontiguousarray(r) for r in result.numpy())
         return out

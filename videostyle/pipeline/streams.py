@@ -8,8 +8,10 @@ or subtitle packet in demux order.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
@@ -23,6 +25,9 @@ from ..media.frames import Frame
 from ..media.images import flatten_alpha
 from ..network.stylize import Stylizer
 from .looks import Look
+
+log = logging.getLogger(__name__)
+LONG_WAIT_S = 300  # a wait worth a line of its own
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,8 @@ class _Streams:
         self.decoded, self.stylized = _Pipe(depth, self.stop), _Pipe(depth, self.stop)
         self.errors: list[BaseException] = []
         self.done = 0
+        self.started = time.perf_counter()
+        self.estimated = False
 
     def decode(self) -> None:
         """Decoder thread: every item of the source, then ``_END`` (or the error)."""
@@ -136,8 +143,28 @@ class _Streams:
             if not self.stylized.put((frame, out)):
                 return
         self.done += len(batch)
+        if not self.estimated:
+            self.estimated = True
+            self.say_how_long()
         if self.progress:
             self.progress(Progress(self.source.path, self.done, self.source.info.frame_count))
+
+    def say_how_long(self) -> None:
+        """After the first batch, one line when the rest will take long: how long, and what
+        would make it quicker (for --quiet runs and logs; the bar shows its own ETA)."""
+        total = self.source.info.frame_count
+        if not total or total <= self.done:
+            return
+        per_frame = (time.perf_counter() - self.started) / self.done  # decoding and start-up included
+        left = per_frame * (total - self.done)
+        if left < LONG_WAIT_S:
+            return
+        width, height = self.source.info.frame_size
+        hints = [f"--max-size {max(width, height) // 2} (a quarter of the pixels)"]
+        hints += getattr(self.stylizer, "speed_hints", lambda: [])()
+        log.warning("%s: about %s for the remaining %d frames at %.1f s per %dx%d frame; quicker: %s",
+                    self.source.path, _duration(left), total - self.done, per_frame, width, height,
+                    "; ".join(hints))
 
     def run(self) -> int:
         threads = [threading.Thread(target=self.decode, name="videostyle-decode", daemon=True),
@@ -179,6 +206,11 @@ class _Streams:
         if self.progress and self.source.info.frame_count != self.done:
             self.progress(Progress(self.source.path, self.done, self.done))
         return self.done
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def run_streams(source: VideoSource, sink: Sink, stylizer: Stylizer, progress: ProgressCallback | None = None,

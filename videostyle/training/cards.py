@@ -104,7 +104,8 @@ def _option(name: str, value) -> list[str]:
 def command_line(command: str, config) -> str:
     """The ``videostyle`` command that makes ``config`` again: the required arguments and
     every option whose value differs from its default."""
-    required = {"train": ("style", "data", "out"), "finetune": ("model", "data", "out")}[command]
+    required = {"train": ("style", "data", "out"), "finetune": ("model", "data", "out"),
+                "distill": ("teacher", "data", "out")}[command]
     words = ["videostyle", command]
     for name in required:
         words += [f"--{name}", str(getattr(config, name))]
@@ -177,4 +178,32 @@ def finetune_card(config, base: dict, losses, style: str, steps, wall_s, final, 
                         "command": command_line("finetune", config)}
     card["final_losses"] = {k: round(v, 6) for k, v in final.items()}
     card["final_losses_note"] = f"the last fine-tuning step ({steps}), one batch"
+    return card
+
+
+def distill_card(config, teacher: dict, losses, style: str, steps, wall_s, final, device, amp_dtype, n_train, n_bad,
+                 architecture: dict) -> dict:
+    """The card of a distilled student: the teacher's style, loss settings and data licence,
+    the student's architecture, and how it was distilled."""
+    card = {k: v for k, v in teacher.items() if k in {"style", "loss_network", "data_licence"}}
+    name = Path(config.out).stem
+    card.update({
+        "name": name,
+        "title": f"{name} (fast student of {Path(str(config.teacher)).stem})",
+        "architecture": {**architecture, **({"contrast_ramp": teacher["architecture"]["contrast_ramp"]}
+                                             if teacher.get("architecture", {}).get("contrast_ramp") else {})},
+        "distillation": {"teacher": str(config.teacher), "data": str(config.data), "training_images": n_train,
+                         "unreadable_images": n_bad, "steps": steps, "batch_size": config.batch_size,
+                         "image_size": config.image_size,
+                         "photo_size": list(config.photo_size) if config.photo_size else None,
+                         "pixel_weight": config.pixel_weight, "perceptual_weight": config.perceptual_weight,
+                         "pair_share": config.pair_share, "temporal_weight": config.temporal_weight,
+                         "lr": config.lr, "seed": config.seed,
+                         "precision": str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32",
+                         "wall_time_s": round(wall_s, 1), **machine_card(device),
+                         "command": command_line("distill", config)},
+        "final_losses": {k: round(v, 6) for k, v in final.items()},
+        "final_losses_note": f"the last distillation step ({steps}), one batch; content = feature distance to "
+                             "the teacher's output",
+    })
     return card

@@ -80,13 +80,14 @@ def total_steps(config, n_images: int, world: int) -> int:
     return int(config.steps_asked())
 
 
-def initial_network(init_model: str | None, channels: int, residual_blocks: int, seed: int) -> TransformerNet:
+def initial_network(init_model: str | None, channels: int, residual_blocks: int, seed: int,
+                    end_kernel: int = 9) -> TransformerNet:
     torch.manual_seed(seed)
     if init_model:
         _, path = resolve_model(init_model)
         state, architecture, _ = read_weights(path)
         return build_network(state, architecture, path)
-    return TransformerNet(channels, residual_blocks)
+    return TransformerNet(channels, residual_blocks, end_kernel=end_kernel)
 
 
 class Prefetcher:
@@ -199,7 +200,8 @@ class TrainingRun:
     are checked for writing before the first step, not after the last."""
 
     def __init__(self, config, kind: str, *, init_model: str | None, channels: int, residual_blocks: int,
-                 crop_px: int, photo_px: tuple[int, int] | None, rank: int = 0, world: int = 1):
+                 crop_px: int, photo_px: tuple[int, int] | None, rank: int = 0, world: int = 1,
+                 end_kernel: int = 9):
         self.config, self.kind, self.rank, self.world = config, kind, rank, world
         if rank == 0:
             check_writable_folder(Path(config.out).parent, "the output model")
@@ -213,7 +215,7 @@ class TrainingRun:
         files, self.held_out = split_holdout(list_images(config.data), config.holdout)
         self.data = TrainingImages(files, crop_px, config.seed, photo_px)
         self.steps = total_steps(config, len(self.data), world)
-        model = initial_network(init_model, channels, residual_blocks, config.seed).to(device)
+        model = initial_network(init_model, channels, residual_blocks, config.seed, end_kernel).to(device)
         if config.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model = model
