@@ -124,6 +124,33 @@ def student_table(frames_per_size: int = 3) -> str:
     return "\n".join(rows)
 
 
+def conversion_table(repeats: int = 10) -> str:
+    """Milliseconds per frame to convert 4:2:0 to RGB and back: libswscale (what the CPU
+    path uses) against videostyle.network.yuv in torch on the CPU (what a GPU runs)."""
+    from videostyle.network.yuv import rgb_to_yuv420, yuv420_to_rgb
+    rows = ["| size | swscale YUV->RGB | torch YUV->RGB | swscale RGB->YUV | torch RGB->YUV |", "|---|---|---|---|---|"]
+    for label, (w, h) in SIZES.items():
+        rgb = frames_for((w, h), 1)[0]
+        yuv = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+        y, u, v = (torch.from_numpy(np.frombuffer(bytes(p), np.uint8).reshape(-1, p.line_size)[:, :p.width].copy())[None]
+                   for p in yuv.planes)
+        tensor = torch.from_numpy(rgb).permute(2, 0, 1)[None].float()
+
+        def ms(fn) -> float:
+            fn()
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn()
+            return 1000 * (time.perf_counter() - start) / repeats
+        cells = [ms(lambda: yuv.reformat(format="rgb24").to_ndarray()),
+                 ms(lambda: yuv420_to_rgb(y, u, v).round().byte().numpy()),
+                 ms(lambda: av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")),
+                 ms(lambda: rgb_to_yuv420(tensor))]
+        rows.append(f"| {label} | " + " | ".join(f"{c:.1f} ms" for c in cells) + " |")
+        print(rows[-1], flush=True)
+    return "\n".join(rows)
+
+
 def overlap_table() -> str:
     frames = decoded_frames(CLIP)
     rows = ["| precision | bare network frames/s | `stylize_file` end to end frames/s | ratio |", "|---|---|---|---|"]
@@ -211,6 +238,8 @@ def main() -> None:
              "1.19 at batch 4, 1.16 with channels_last).\n",
              "### frames/s by size\n", speed_table(args.frames), "",
              f"### I/O overlap: `{CLIP.name}` (854x480 VP9 + 5.1 Opus, 24 frames)\n", overlap_table(), ""]
+    parts += ["### Colour conversion on the CPU: libswscale against torch (`videostyle.network.yuv`, the GPU "
+              "path)\n", conversion_table(), ""]
     if not args.skip_students:
         parts += ["### Network sizes for fast students (frames/s, random weights; in brackets: over the full "
                   "network with the same backend)\n", student_table(), ""]

@@ -8,6 +8,7 @@ are measured on the card's held-out photos. Writes the table to ``benchmarks/RES
 (section ``stability``) and the curve to ``docs/stability-curve.png``.
 
     python benchmarks/stability_curve.py [MODEL ...] [--points 0,0.25,0.5,0.75,1] [--max-size 320]
+    python benchmarks/stability_curve.py mosaic --camera-only   # the 4 generated camera clips alone
 """
 from __future__ import annotations
 
@@ -75,6 +76,8 @@ def main() -> None:
     parser.add_argument("models", nargs="*", help="base models with a -stable twin (default: all shipped)")
     parser.add_argument("--points", default="0,0.25,0.5,0.75,1")
     parser.add_argument("--max-size", type=int, default=320)
+    parser.add_argument("--camera-only", action="store_true",
+                        help="only the generated camera clips (pan, zoom, shake over photos), not the media clips")
     args = parser.parse_args()
     models = available_models()
     names = args.models or [n for n in models if f"{n}-stable" in models]
@@ -83,13 +86,14 @@ def main() -> None:
     command = f"OMP_NUM_THREADS={torch.get_num_threads()} python " + " ".join(["benchmarks/stability_curve.py"] + sys.argv[1:])
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        clips = sorted(MEDIA.iterdir()) + generated_clips(tmp)
+        clips = ([] if args.camera_only else sorted(MEDIA.iterdir())) + generated_clips(tmp)
         clips = [c for c in clips if frame_count(c) >= 2]
         results = {name: curve(name, points, clips, tmp, args.max_size, half) for name in names}
     png = ROOT / "docs" / "stability-curve.png"
     plot(results, png)
     lines = [header("Stability knob (`benchmarks/stability_curve.py`)"),
-             f"Command: `{command}` ({datetime.date.today()}); {len(clips)} clips (those of the flicker section), "
+             f"Command: `{command}` ({datetime.date.today()}); {len(clips)} clips "
+             f"({'the generated camera clips' if args.camera_only else 'those'} of the flicker section), "
              f"--max-size {args.max_size}, {'bf16' if half else 'fp32'}. Warping error as in the flicker section; "
              "ratio = mean over clips of the point's error over the base model's; losses on the card's 8 held-out "
              f"photos at 256 px. Curve: `docs/{png.name}`.\n"]

@@ -154,7 +154,8 @@ def test_fuzzed_media_fail_cleanly_or_come_out_whole(tmp_path, tiny_model, origi
 @pytest.mark.slow
 def test_fuzzed_media_many_mutants(tmp_path, tiny_model, originals, capsys):
     """The same guarantees over 200 more mutants of each file in this process, and 10 of
-    each through their own process (a crash there would kill the interpreter, not raise)."""
+    each through their own process (a crash there would kill the interpreter, not raise).
+    ``benchmarks/fuzz.py`` runs the same and writes the counts to RESULTS.md."""
     counts = check_mutants(tmp_path, originals, tiny_model, 200, seed=7, runner=in_process(capsys))
     print("fuzz counts, in process:", counts)
 

@@ -6,7 +6,7 @@ import logging
 
 from ..config import DistillConfig, Motion, default
 from .args import add_common, add_loop_options, fraction, loop_kwargs, non_negative_float, number_pair, positive_int
-from .progress import with_step_bar
+from .progress import train_with_step_bar
 
 LOG_LEVEL = logging.INFO  # the precision line and what the data gave
 
@@ -59,8 +59,4 @@ def main(args, parser) -> int:
     from ..training.distill import distill
 
     config = config_from(args)
-    result = with_step_bar(args, "distill", lambda bar: distill(config, bar))
-    if not args.quiet:
-        print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "
-              f"samples and logs in {result.run_dir}")
-    return 0
+    return train_with_step_bar(args, "distill", lambda bar: distill(config, bar))

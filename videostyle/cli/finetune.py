@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
-from ..config import FinetuneConfig, Motion, default
+from ..config import FinetuneConfig, default
 from .args import (
     add_common,
     add_loop_options,
@@ -13,10 +14,13 @@ from .args import (
     loop_kwargs,
     loss_kwargs,
     non_negative_float,
+    non_negative_int,
     number_pair,
     positive_int,
 )
-from .progress import with_step_bar
+from .progress import train_with_step_bar
+
+MOTION = default(FinetuneConfig, "motion")
 
 LOG_LEVEL = logging.INFO  # the precision line and what the data gave
 
@@ -37,25 +41,31 @@ def add_parser(sub) -> None:
                    help="training crop size (default: %(default)s)")
     p.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
                    default=default(FinetuneConfig, "photo_size"),
-                   help="crops are cut from photos scaled to a short side of MIN-MAX px (default: the crop size "
-                   "to twice that)")
+                   help="crops are cut from photos scaled to a short side of MIN-MAX px (default: %s)"
+                   % ",".join(map(str, default(FinetuneConfig, "photo_size"))))
     g = p.add_argument_group("temporal terms")
     g.add_argument("--temporal-weight", type=non_negative_float, default=default(FinetuneConfig, "temporal_weight"),
                    help="masked output difference to the warped previous output (default: %(default)s)")
     g.add_argument("--feature-weight", type=non_negative_float, default=default(FinetuneConfig, "feature_weight"),
                    help="the same on the encoder features, relative to their scale (default: %(default)s)")
+    g.add_argument("--style-boost", type=non_negative_float, default=default(FinetuneConfig, "style_boost"),
+                   help="the style weight is the model card's times this, against the pull of the temporal "
+                   "terms; --style-weight sets it outright (default: %(default)s)")
+    g.add_argument("--temporal-warmup", type=non_negative_int, default=default(FinetuneConfig, "temporal_warmup"),
+                   metavar="STEPS", help="raise the temporal, feature and noise terms linearly from 0 over the first "
+                   "STEPS steps (default: %(default)s)")
     g.add_argument("--noise-weight", type=non_negative_float, default=default(FinetuneConfig, "noise_weight"),
                    help="output change under input noise (default: %(default)s)")
     g.add_argument("--noise-std", type=non_negative_float, default=default(FinetuneConfig, "noise_std"),
                    help="input noise, RGB in [0, 1] (default: %(default)s)")
-    g.add_argument("--moving-objects", type=fraction, default=Motion.object_probability, metavar="SHARE",
+    g.add_argument("--moving-objects", type=fraction, default=MOTION.object_probability, metavar="SHARE",
                    help="share of synthetic pairs in which an object cut from another photo moves on its own "
-                   f"over the moving background, 0 to 1 (default: {Motion.object_probability:g})")
+                   f"over the moving background, 0 to 1 (default: {MOTION.object_probability:g})")
     g.add_argument("--object-radius", type=number_pair(float, 1e-9, 0.5, "--object-radius"),
-                   default=Motion.object_radius, metavar="MIN,MAX",
+                   default=MOTION.object_radius, metavar="MIN,MAX",
                    help="radii of those objects' ellipses, drawn between MIN and MAX times the crop's shorter side; "
                    "small radii stand for small fast things such as balls and hands (default: %s)"
-                   % ",".join(f"{r:g}" for r in Motion.object_radius))
+                   % ",".join(f"{r:g}" for r in MOTION.object_radius))
     g.add_argument("--compressed-pairs", type=fraction, default=default(FinetuneConfig, "compressed_share"),
                    metavar="SHARE", help="share of synthetic pairs whose two frames are each JPEG-compressed at "
                    "their own random quality (25-90), like codec noise in real footage (default: %(default)s)")
@@ -73,7 +83,7 @@ def add_parser(sub) -> None:
                    "from black do not flash; 0 = off (default: %(default)s)")
     add_loss_options(p)
     p.set_defaults(loss_net=None)
-    add_loop_options(p, FinetuneConfig, "300")
+    add_loop_options(p, FinetuneConfig, "900")
     add_common(p)
 
 
@@ -81,8 +91,10 @@ def config_from(args) -> FinetuneConfig:
     return FinetuneConfig(model=args.model, data=args.data, out=args.out, videos=args.videos, style=args.style,
                           image_size=args.image_size, photo_size=args.photo_size,
                           temporal_weight=args.temporal_weight, feature_weight=args.feature_weight,
-                          noise_weight=args.noise_weight, noise_std=args.noise_std,
-                          motion=Motion(object_probability=args.moving_objects, object_radius=args.object_radius),
+                          noise_weight=args.noise_weight, noise_std=args.noise_std, style_boost=args.style_boost,
+                          temporal_warmup=args.temporal_warmup,
+                          motion=replace(MOTION, object_probability=args.moving_objects,
+                                         object_radius=args.object_radius),
                           compressed_share=args.compressed_pairs, gif_share=args.gif_pairs,
                           drift_std=args.brightness_drift, contrast_ramp=args.contrast_ramp,
                           **{**loss_kwargs(args), "antialias": None if args.antialias else False},
@@ -93,8 +105,4 @@ def main(args, parser) -> int:
     from ..training.finetune import finetune
 
     config = config_from(args)
-    result = with_step_bar(args, "finetune", lambda bar: finetune(config, bar))
-    if not args.quiet:
-        print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "
-              f"samples and logs in {result.run_dir}")
-    return 0
+    return train_with_step_bar(args, "finetune", lambda bar: finetune(config, bar))

@@ -88,3 +88,14 @@ def with_step_bar(args, description: str, run):
         return run(bar)
     finally:
         bar.close()
+
+
+def train_with_step_bar(args, description: str, run) -> int:
+    """:func:`with_step_bar` for the training commands, then one line on what they wrote."""
+    result = with_step_bar(args, description, run)
+    if not args.quiet:
+        print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "
+              f"samples and logs in {result.run_dir}")
+        if result.unreadable_images:
+            print(f"{result.unreadable_images} unreadable training images were skipped")
+    return 0

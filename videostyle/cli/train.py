@@ -6,7 +6,7 @@ import logging
 
 from ..config import RECIPES, TrainConfig, default
 from .args import add_common, add_loop_options, add_loss_options, loop_kwargs, loss_kwargs, number_pair, positive_int
-from .progress import with_step_bar
+from .progress import train_with_step_bar
 
 
 def _recipes(field: str) -> str:
@@ -60,10 +60,4 @@ def main(args, parser) -> int:
     config = config_from(args)
     if config.jitter >= config.crop_px() // 2:
         parser.error(f"--jitter must be below {config.crop_px() // 2} (half the crop size)")
-    result = with_step_bar(args, "train", lambda bar: train(config, bar))
-    if not args.quiet:
-        print(f"wrote {result.model_path} after {result.steps} steps in {result.wall_s:.0f} s; "
-              f"samples and logs in {result.run_dir}")
-        if result.unreadable_images:
-            print(f"{result.unreadable_images} unreadable training images were skipped")
-    return 0
+    return train_with_step_bar(args, "train", lambda bar: train(config, bar))

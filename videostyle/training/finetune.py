@@ -19,6 +19,7 @@ consecutive frames of real clips. Samples, checkpoints and exact resume work as 
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -42,11 +43,14 @@ from .train import TrainResult
 
 def resolve_losses(config: FinetuneConfig, card: dict) -> tuple[LossOptions, str]:
     """(the loss options to keep, the style image): given values, else the model card's,
-    else the loss network's defaults."""
+    else the loss network's defaults; a style weight not given is the card's times
+    ``style_boost`` (the temporal terms pull against the style)."""
     given = {k: getattr(config, k) for k in LOSS_FIELDS}
     options = options_from_card(card, config.loss_net, vgg_weights=config.vgg_weights,
                                 pretrained_loss_net=config.pretrained_loss_net, antialias=config.antialias,
                                 style_size=config.style_size, jitter=config.jitter, **given)
+    if config.style_weight is None and config.style_boost != 1.0:
+        options = replace(options, style_weight=options.loss_settings()["style_weight"] * config.style_boost)
     style = config.style or card.get("style", {}).get("path")
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {config.model} is not known here "
@@ -94,8 +98,11 @@ def finetune(config: FinetuneConfig, progress: Callable[[int, int, dict], None] 
         temporal = output_temporal_loss(out1, out2, flow, mask)
         feature = feature_temporal_loss(features[:b], features[b:2 * b], flow, mask)
         noise_term = noise_stability_loss(out1, out_noisy)
-        loss = (perceptual + config.temporal_weight * temporal + config.feature_weight * feature
-                + config.noise_weight * noise_term)
+        # the temporal terms come in over the first ``temporal_warmup`` steps: at full weight
+        # from the first step they pull the style apart before it can adapt
+        ramp = min(1.0, (step + 1) / config.temporal_warmup) if config.temporal_warmup else 1.0
+        loss = perceptual + ramp * (config.temporal_weight * temporal + config.feature_weight * feature
+                                    + config.noise_weight * noise_term)
         parts = {**parts, "perceptual": perceptual.detach(), "temporal": temporal.detach(),
                  "feature": feature.detach(), "noise": noise_term.detach(), "total": loss.detach()}
         return loss, parts
