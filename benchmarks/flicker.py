@@ -190,6 +190,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true",
                         help="base and stable only (no --stabilize variants, no contrast-ramp lines); print, "
                         "do not write RESULTS.md")
+    parser.add_argument("--only", metavar="CLIP,...", help="with --quick: these clips only (file names, the "
+                        "generated ones included, e.g. astronaut_pan.mp4,newtonscradle.gif), to screen candidates")
     args = parser.parse_args()
     models = available_models()
     names = args.models or [n for n in models if f"{n}-stable" in models]
@@ -201,6 +203,8 @@ def main() -> None:
         clips = sorted(p for p in MEDIA.iterdir()) + generated_clips(tmp)
         frames = {clip: frame_count(clip) for clip in clips}
         clips = [clip for clip in clips if frames[clip] >= 2]  # flicker needs two frames
+        if args.only:
+            clips = [clip for clip in clips if clip.name in args.only.split(",")]
         for name in names:
             stable_name = args.stable or f"{name}-stable"
             variants = {"base": (name, None), "stable": (stable_name, None), "base + stabilize": (name, args.stabilize),

@@ -18,28 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 from benchmarks.results import header, write_section  # noqa: E402
-from media import make_gif, make_video  # noqa: E402
-from test_hostile import check_mutants, run_cli  # noqa: E402
+from test_hostile import check_mutants, make_originals, run_cli  # noqa: E402
 
 from videostyle.cli import main as cli_main  # noqa: E402
 from videostyle.network.transformer_net import TransformerNet  # noqa: E402
-
-
-def originals(folder: Path) -> dict[str, bytes]:
-    make_video(folder / "clip.mp4", size=(96, 64), frames=20, audio="aac")
-    make_video(folder / "clip.mkv", size=(96, 64), frames=20, audio="aac")
-    make_gif(folder / "anim.gif", size=(60, 40), durations_ms=(40, 60, 30, 80, 50, 70, 40, 60))
-    rgb = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
-    Image.fromarray(rgb).save(folder / "photo.jpg", quality=90)
-    return {name: (folder / name).read_bytes() for name in ("clip.mp4", "clip.mkv", "anim.gif", "photo.jpg")}
 
 
 def in_process(src: Path, out: Path, model: Path) -> tuple[int, str]:
@@ -74,7 +62,7 @@ def main() -> None:
         model = tmp / "tiny.pth"
         torch.save(TransformerNet(channels=4, residual_blocks=1).state_dict(), model)
         (tmp / "originals").mkdir()
-        sources = originals(tmp / "originals")
+        sources = make_originals(tmp / "originals")
         for label, runner, per_kind, seed in (("in process", in_process, args.per_kind, 7),
                                               ("one process each", own_process, args.processes, 8)):
             work = tmp / label.replace(" ", "_")

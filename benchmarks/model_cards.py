@@ -36,6 +36,10 @@ def flicker_card(f: dict) -> dict:
                  "held_out_losses_stable": {k: round(v, 4) for k, v in f["stable_losses"].items()},
                  "frames_per_s": {k: round(v, 2) for k, v in f["fps"].items()},
                  "measured_by": "benchmarks/flicker.py (per-clip table in benchmarks/RESULTS.md)"})
+    if "measured_base" in f:  # the base has been retrained since: say which base these numbers are against
+        card["base_measured"] = f["measured_base"]
+    if "against_current_base" in f:
+        card["stable_against_current_base"] = f["against_current_base"]
     return card
 
 
@@ -49,7 +53,9 @@ def main() -> None:
         name = card["name"]
         base = name.removesuffix("-stable")
         if name == base:
-            card["sample"] = existing({"sheet": f"examples/sheets/{name}.jpg", "gif": f"examples/results/cat_{name}.gif"})
+            card["sample"] = existing({"sheet_256": f"examples/sheets/{name}_256.jpg",
+                                       "sheet_512": f"examples/sheets/{name}_512.jpg",
+                                       "gif": f"examples/results/cat_{name}.gif"})
             if name in quality:
                 q = quality[name]
                 card["held_out_losses"] = {

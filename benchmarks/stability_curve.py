@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import sys
 import tempfile
 from pathlib import Path
@@ -89,6 +90,12 @@ def main() -> None:
         clips = ([] if args.camera_only else sorted(MEDIA.iterdir())) + generated_clips(tmp)
         clips = [c for c in clips if frame_count(c) >= 2]
         results = {name: curve(name, points, clips, tmp, args.max_size, half) for name in names}
+    store = ROOT / "benchmarks" / "stability.json"  # models measured in earlier runs stay, with their command
+    runs = {**(json.loads(store.read_text()) if store.exists() else {}),
+            **{name: {"command": command, "date": str(datetime.date.today()), "rows": rows}
+               for name, rows in results.items()}}
+    store.write_text(json.dumps(runs, indent=1) + "\n")
+    results = {name: run["rows"] for name, run in sorted(runs.items())}
     png = ROOT / "docs" / "stability-curve.png"
     plot(results, png)
     lines = [header("Stability knob (`benchmarks/stability_curve.py`)"),
@@ -98,7 +105,7 @@ def main() -> None:
              "ratio = mean over clips of the point's error over the base model's; losses on the card's 8 held-out "
              f"photos at 256 px. Curve: `docs/{png.name}`.\n"]
     for name, rows in results.items():
-        lines += [f"### {name}\n", "| --stability | warping error | / base (mean of clips) | content | style | style vs base |",
+        lines += [f"### {name}\n", f"`{runs[name]['command']}` ({runs[name]['date']})\n", "| --stability | warping error | / base (mean of clips) | content | style | style vs base |",
                   "|---|---|---|---|---|---|"]
         lines += [f"| {r['stability']:g} | {r['warping_error']:.5f} | {r['ratio']:.2f} | {r['content']:.4f} | "
                   f"{r['style']:.4f} | {100 * (r['style'] / rows[0]['style'] - 1):+.1f} % |" for r in rows]

@@ -64,6 +64,8 @@ def config(name: str, out: Path, **extra) -> TrainConfig:
     if name in CONTINUES:
         parent, step = CONTINUES[name]
         init = str(out / parent / "checkpoints" / f"step_{step:06d}.pt")
+    # the settings were run at content weight 10 (the default then) unless they say otherwise
+    fields = {"content_weight": 10.0, **fields}
     return TrainConfig(style=str(STYLE), data=str(DATA), out=str(out / name / "model.pth"), run_dir=str(out / name),
                        loss_net="efficientnet-lite0", iterations=steps, sample_every=500, checkpoint_every=500,
                        eval_every=50 if init else 100 if fields["image_size"] == 256 else 250, init_model=init,

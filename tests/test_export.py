@@ -89,7 +89,7 @@ def test_a_long_wait_is_said_in_one_line_with_what_would_be_quicker(tmp_path, ti
 
     monkeypatch.setattr(streams, "LONG_WAIT_S", 0.0)
     make_video(tmp_path / "clip.mp4", size=(96, 64), frames=12, audio=None)
-    assert main(["run", str(tmp_path / "clip.mp4"), "--model", str(tiny_model), "--backend", "torch", "-q"]) == 0
+    assert main(["run", str(tmp_path / "clip.mp4"), "--model", str(tiny_model), "--backend", "torch", "--fp32", "-q"]) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if "remaining" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ")
     assert "11 frames" in lines[0] and "--max-size 48" in lines[0] and "--backend onnxruntime" in lines[0]

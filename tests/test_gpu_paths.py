@@ -57,14 +57,15 @@ def test_the_probe_runs_once_per_codec(monkeypatch):
     assert nvenc.opens("h264_nvenc") is first and nvenc.opens.cache_info().hits == 1
 
 
-def test_precision_defaults_half_on_cuda_fp32_elsewhere(tiny_model):
+def test_precision_defaults_to_the_devices_native_half(tiny_model):
     parser = build_parser()
     assert parser.parse_args(["run", "x.mp4"]).half is None is RunConfig(("x",)).half
     assert parser.parse_args(["run", "x.mp4", "--fp32"]).half is False
     assert parser.parse_args(["run", "x.mp4", "--half"]).half is True
     with pytest.raises(SystemExit):
         parser.parse_args(["run", "x.mp4", "--half", "--fp32"])
-    assert Stylizer(load_model(str(tiny_model)), "cpu", half=None).dtype == torch.float32
+    native = torch.bfloat16 if cpu_supports_bf16() else torch.float32
+    assert Stylizer(load_model(str(tiny_model)), "cpu", half=None).dtype == native
 
 
 @pytest.mark.skipif(not cpu_supports_bf16(), reason="this CPU has no native bf16")

@@ -41,8 +41,8 @@ def add_parser(sub) -> None:
                    help="training crop size (default: %(default)s)")
     p.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
                    default=default(FinetuneConfig, "photo_size"),
-                   help="crops are cut from photos scaled to a short side of MIN-MAX px (default: %s)"
-                   % ",".join(map(str, default(FinetuneConfig, "photo_size"))))
+                   help="crops are cut from photos scaled to a short side of MIN-MAX px (default: the crop "
+                   "size to twice that)")
     g = p.add_argument_group("temporal terms")
     g.add_argument("--temporal-weight", type=non_negative_float, default=default(FinetuneConfig, "temporal_weight"),
                    help="masked output difference to the warped previous output (default: %(default)s)")

@@ -28,9 +28,10 @@ def add_parser(sub) -> None:
                    help="frames per network call (default: 1 on CPUs, where it is fastest; 8 on GPUs)")
     precision = p.add_mutually_exclusive_group()
     precision.add_argument("--half", action="store_const", const=True, dest="half",
-                           help="bf16/fp16 inference where the device has it natively (the default on CUDA GPUs)")
+                           help="insist on bf16/fp16 inference (the default where the device has it natively: CUDA GPUs, "
+                           "CPUs with AVX512-BF16 or AMX)")
     precision.add_argument("--fp32", action="store_const", const=False, dest="half",
-                           help="fp32 inference on a GPU too (the default on CPUs)")
+                           help="fp32 inference (the default on other devices)")
     p.add_argument("--backend", choices=BACKENDS, default=default(RunConfig, "backend"),
                    help="torch, or onnxruntime for fp32 on the CPU (pip install 'videostyle[onnx]'); auto: ONNX "
                    "Runtime there when installed (default: %(default)s)")
