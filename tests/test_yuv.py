@@ -29,7 +29,7 @@ def planes(frame: av.VideoFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def tensors(*arrays):
-    return [torch.from_numpy(np.ascontiguousarray(a))[None] for a in arrays]
+    return [torch.from_numpy(np.array(a))[None] for a in arrays]  # a copy: frombuffer views are read-only
 
 
 @pytest.mark.parametrize("matrix,space,av_range,full", CASES)
