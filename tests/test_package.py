@@ -73,5 +73,13 @@ def test_import_videostyle_loads_neither_torch_nor_pyav():
     assert result.stdout.strip() == "[]", result.stderr
 
 
+def test_the_network_and_training_load_without_pyav():
+    """benchmarks/gpu.py measures them on machines where PyAV is missing (the GPU lender's)."""
+    code = ("import sys, videostyle.network.stylize, videostyle.network.models, videostyle.training.train; "
+            "print('av' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.stdout.strip() == "False", result.stderr
+
+
 def test_readme_is_short():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 350

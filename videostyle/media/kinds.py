@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .decode import open_container
 
 # output extension -> (FFmpeg muxer, default video codec)
 VIDEO_CONTAINERS = {
@@ -48,6 +47,8 @@ def media_kind(path: Path) -> str:
     kind = kind_by_extension(path)
     if kind is not None:
         return kind
+    from .decode import open_container  # here, so that the tables above load without PyAV (training reads them)
+
     container = open_container(path)
     try:
         if container.streams.video:
