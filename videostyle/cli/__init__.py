@@ -71,11 +71,22 @@ def _terminate(signum, frame) -> None:
     raise Terminated
 
 
+_interrupted = threading.Event()
+
+
+def _interrupt(signum, frame) -> None:
+    _interrupted.set()
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     verbose = False
     previous = None
+    previous_int = None
+    _interrupted.clear()
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGTERM, _terminate)
+        previous_int = signal.signal(signal.SIGINT, _interrupt)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
@@ -94,9 +105,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             log.exception("details")
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except Exception:
+        # Ctrl-C in the middle of importing a C extension (torch, numpy) can surface later
+        # as that module's ImportError: it was still the user's Ctrl-C
+        if _interrupted.is_set():
+            print("interrupted", file=sys.stderr)
+            return 130
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 if __name__ == "__main__":
