@@ -34,7 +34,8 @@ from videostyle.media.encode import VideoEncoding  # noqa: E402
 from videostyle.media.images import flatten_alpha
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
 from videostyle.network.models import available_models, load_model, read_card, resolve_model  # noqa: E402
-from videostyle.network.stylize import Stylizer, pad  # noqa: E402
+from videostyle.network.padding import pad  # noqa: E402
+from videostyle.network.stylize import Stylizer  # noqa: E402
 from videostyle.network.transformer_net import input_contrast  # noqa: E402
 from videostyle.pipeline.file import stylize_file  # noqa: E402
 from videostyle.temporal.flicker import warping_error  # noqa: E402

@@ -45,6 +45,7 @@ ACCEPTED_SUBTITLES = {
     "avi": set(),
 }
 DEFAULT_CRF = {"libx264": 18, "libx265": 20, "libvpx-vp9": 30, "libsvtav1": 30}
+DEFAULT_CRF.update({hardware: DEFAULT_CRF[software] for software, hardware in HARDWARE_TWIN.items()})  # CQ = CRF
 _FOUR_TWO_ZERO_NEEDS_EVEN = {"libx264", "libx265", "h264_nvenc", "hevc_nvenc"}
 
 
@@ -168,8 +169,6 @@ class VideoSink:
         options = {}
         crf = encoding.crf if encoding.crf is not None else DEFAULT_CRF.get(codec)
         if codec in HARDWARE_TWIN.values():
-            software = next(sw for sw, hw in HARDWARE_TWIN.items() if hw == codec)
-            crf = encoding.crf if encoding.crf is not None else DEFAULT_CRF[software]
             options.update(quality_options(crf))
         elif crf is not None:
             options["crf"] = str(crf)

@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import BACKENDS  # noqa: F401  (re-exported for the Stylizer)
 from ..errors import ConfigError, OutputError
 from ..media.atomic import atomic_output
 from .export import Deployable, export_onnx

@@ -18,11 +18,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..config import BACKENDS
 from ..errors import ConfigError, DeviceError
 from .devices import half_dtype, native_half_dtype, resolve_device
 from .memory import check_frame_fits, fits_in_tiles
-from .onnx_backend import BACKENDS, OnnxNetwork, onnxruntime_available
-from .padding import MIN_SIDE, pad, pad_amounts  # noqa: F401  (pad_amounts: part of this module's interface)
+from .onnx_backend import OnnxNetwork, onnxruntime_available
+from .padding import MIN_SIDE, pad
 from .tiling import TILE, stylize_tiled
 from .transformer_net import TransformerNet
 

@@ -19,7 +19,7 @@ import torch
 from ..errors import InputError
 from ..media.images import fit_long_side, load_rgb
 from ..network.devices import autocast
-from ..network.stylize import pad
+from ..network.padding import pad
 from ..network.tensors import to_tensor
 from .losses import PerceptualLoss
 
