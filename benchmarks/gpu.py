@@ -2,10 +2,12 @@
 
 1. Bare network frames/s: 480p/720p/1080p/2160p x fp32/bf16/fp16 x batch 1/8/16 (uint8
    frames already on the device; combinations that do not fit in memory are marked so),
+   ``--compile`` against eager at 1080p,
    and bf16/fp16 output PSNR against fp32 for every shipped model.
 2. Decode-only and encode-only frames/s on a generated 1080p 240-frame H.264 + AAC clip:
    PyAV decode to RGB; libx264 ``medium`` and ``veryfast``; ``h264_nvenc``.
-3. End-to-end ``videostyle run`` on that clip with each encoder.
+3. End-to-end ``videostyle run`` on that clip with each encoder, and with colour
+   converted on the device (4:2:0 planes across the bus) against swscale on the CPU.
 4. ``videostyle train`` seconds per step at batch 4 and 16 (256-px crops, random VGG-16
    loss network: its cost is that of the real one).
 
@@ -93,7 +95,40 @@ def network_fps(plan: Plan, device: torch.device) -> list[str]:
                     cells.append(f"fails ({type(error).__name__})")
             rows.append(f"| {label} {w}x{h} | {name} | " + " | ".join(cells) + " |")
             print(rows[-1], flush=True)
+    rows += ["", *compiled_fps(plan, device)]
     return rows
+
+
+def compiled_fps(plan: Plan, device: torch.device) -> list[str]:
+    """``--compile`` against eager at the largest batch, 1080p (toy size in --smoke), in
+    the default precision: is it worth offering as more than an opt-in?"""
+    from videostyle.network.models import load_model
+    from videostyle.network.stylize import Stylizer
+    label = "1080p" if "1080p" in plan.sizes else next(iter(plan.sizes))
+    w, h = plan.sizes[label]
+    batch = plan.batches[-1]
+    frames = torch.randint(0, 256, (batch, 3, h, w), dtype=torch.uint8, device=device).float()
+    lines = []
+    for compiled in (False, True):
+        try:
+            stylizer = Stylizer(load_model("mosaic"), plan.device, batch, half=None, backend="torch",
+                                compile_network=compiled)
+            start = time.perf_counter()
+            stylizer.tensor(frames)
+            sync(device)
+            first = time.perf_counter() - start
+            done, start = 0, time.perf_counter()
+            while time.perf_counter() - start < 2 * plan.seconds_per_point:
+                stylizer.tensor(frames)
+                sync(device)
+                done += batch
+            lines.append(f"- {'torch.compile' if compiled else 'eager'}, {label}, batch {batch}, "
+                         f"{stylizer.dtype}: {done / (time.perf_counter() - start):.1f} frames/s "
+                         f"(first call {first:.1f} s)")
+        except Exception as error:
+            lines.append(f"- {'torch.compile' if compiled else 'eager'}: fails ({type(error).__name__}: {error})"[:300])
+        print(lines[-1], flush=True)
+    return lines
 
 
 def precision_psnr(device: torch.device, dtypes: tuple[str, ...]) -> list[str]:
@@ -177,6 +212,10 @@ def codec_speed(clip: Path, tmp: Path) -> list[str]:
 
 def end_to_end(clip: Path, tmp: Path, plan: Plan, frames: int) -> list[str]:
     from videostyle.config import RunConfig
+    from videostyle.media.encode import VideoEncoding
+    from videostyle.network.models import load_model
+    from videostyle.network.stylize import Stylizer
+    from videostyle.pipeline.file import stylize_file
     from videostyle.pipeline.jobs import run
     lines = []
     for label, codec, preset in (("auto (NVENC where it opens)", None, None), ("libx264 medium", "libx264", None),
@@ -188,6 +227,16 @@ def end_to_end(clip: Path, tmp: Path, plan: Plan, frames: int) -> list[str]:
         seconds = time.perf_counter() - start
         lines.append(f"`videostyle run` {label}: {frames / seconds:.1f} frames/s ({seconds:.1f} s, "
                      f"{'ok' if summary.ok else 'FAILED'})")
+        print(lines[-1], flush=True)
+    # the same run (library call, default batch and precision) with colour converted on
+    # the device (the default on CUDA) and by swscale on the CPU
+    for on_device in (True, False):
+        stylizer = Stylizer(load_model("mosaic"), plan.device, half=None, colour_on_device=on_device)
+        start = time.perf_counter()
+        stylize_file(clip, tmp / f"colour_{on_device}.mp4", stylizer, encoding=VideoEncoding(hardware=True))
+        seconds = time.perf_counter() - start
+        lines.append(f"`stylize_file`, NVENC where it opens, colour {'on the device' if on_device else 'by swscale'}: "
+                     f"{frames / seconds:.1f} frames/s ({seconds:.1f} s)")
         print(lines[-1], flush=True)
     return lines
 

@@ -3,6 +3,7 @@ libx264 (one log line, the same file properties), the precision defaults, and
 reduced-precision outputs against fp32."""
 
 import logging
+import shutil
 from fractions import Fraction
 
 import numpy as np
@@ -12,6 +13,7 @@ from media import make_video, read_video
 
 from videostyle.cli import build_parser
 from videostyle.config import RunConfig
+from videostyle.errors import ConfigError
 from videostyle.media import nvenc
 from videostyle.media.encode import VideoEncoding
 from videostyle.network.devices import cpu_supports_bf16
@@ -76,3 +78,17 @@ def test_bf16_output_within_40_db_of_fp32(tiny_model):
     bf16 = Stylizer(load_model(str(tiny_model)), "cpu", half=True, backend="torch")([frame])[0].astype(float)
     mse = max(((fp32 - bf16) ** 2).mean(), 1e-12)
     assert 10 * np.log10(255 ** 2 / mse) >= 40
+
+
+@pytest.mark.skipif(not (shutil.which("c++") or shutil.which("g++")), reason="torch.compile needs a C++ compiler")
+def test_compiled_network_gives_the_eager_output(tiny_model):
+    frame = np.random.default_rng(3).integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    eager = Stylizer(load_model(str(tiny_model)), "cpu", half=False, backend="torch")([frame])[0]
+    compiled = Stylizer(load_model(str(tiny_model)), "cpu", half=False, backend="torch", compile_network=True)
+    assert compiled.compiled and "--compile" not in " ".join(compiled.speed_hints())
+    assert np.abs(compiled([frame])[0].astype(int) - eager.astype(int)).max() <= 1
+
+
+def test_compile_asks_for_the_torch_backend(tiny_model):
+    with pytest.raises(ConfigError, match="--backend torch"):
+        Stylizer(load_model(str(tiny_model)), "cpu", half=False, backend="onnxruntime", compile_network=True)

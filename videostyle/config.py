@@ -87,6 +87,7 @@ class RunConfig:
     batch_size: int | None = None  # None: 1 on CPUs, 8 on GPUs
     half: bool | None = None  # None: bf16/fp16 where the device has it natively (CUDA, CPUs with bf16), else fp32
     backend: str = "auto"  # torch, onnxruntime (CPU fp32), auto: ONNX Runtime there when installed
+    compile: bool = False  # torch.compile the network (torch backend): opt-in, the first frames wait for it
     max_size: int | None = None
     max_pixels: int | None = None  # None: decode up to 120 megapixels, stylize what memory holds
     keep_going: bool = False  # stylize what decodes of a damaged video, with a warning

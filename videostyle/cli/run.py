@@ -35,6 +35,9 @@ def add_parser(sub) -> None:
     p.add_argument("--backend", choices=BACKENDS, default=default(RunConfig, "backend"),
                    help="torch, or onnxruntime for fp32 on the CPU (pip install 'videostyle[onnx]'); auto: ONNX "
                    "Runtime there when installed (default: %(default)s)")
+    p.add_argument("--compile", action="store_true",
+                   help="run the network through torch.compile (torch backend; the first frames of each size "
+                   "wait for the compiler; see benchmarks/RESULTS.md for where it pays)")
     p.add_argument("--max-size", type=positive_int, metavar="PX",
                    help="downscale so the long side is at most PX pixels (the output has that size)")
     p.add_argument("--max-pixels", type=positive_int, metavar="N",
@@ -108,7 +111,8 @@ def main(args, parser) -> int:
         parser.error(f"--gif-keep-levels must be between 0 and 255, got {args.gif_keep_levels}")
     config = RunConfig(inputs=tuple(args.inputs), model=args.model, output=args.output,
                        output_format=args.output_format, overwrite=args.overwrite, device=args.device,
-                       batch_size=args.batch_size, half=args.half, backend=args.backend, max_size=args.max_size,
+                       batch_size=args.batch_size, half=args.half, backend=args.backend, compile=args.compile,
+                       max_size=args.max_size,
                        max_pixels=args.max_pixels, keep_going=args.keep_going, codec=args.codec,
                        crf=args.crf, preset=args.preset, stabilize=args.stabilize,
                        gif_keep_levels=args.gif_keep_levels, gif_dither=args.gif_dither,

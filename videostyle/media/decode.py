@@ -19,6 +19,7 @@ from __future__ import annotations
 import collections
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Iterator
 
@@ -29,6 +30,7 @@ from ..errors import InputError
 from .colour import reformat_options
 from .frames import DECODE_PIXELS, Frame, VideoInfo, megapixels
 from .integrity import EXACT_FRAME_COUNTS, DecodeTally, truncation
+from .planes import SOURCE_FORMATS, planes_of, rotate_planes
 from .segment import Segment
 
 log = logging.getLogger(__name__)
@@ -264,23 +266,46 @@ class VideoSource:
         w, h = scaled_size(w, h, self.max_size, self.even)
         if turns % 2:
             w, h = h, w
-        kwargs = reformat_options(frame.colorspace, frame.color_range, "src")
-        fmt = "rgba" if self._alpha else "rgb24"
-        if (w, h) != (frame.width, frame.height):
-            kwargs.update(width=w, height=h, interpolation="AREA")
-        array = frame.reformat(format=fmt, **kwargs).to_ndarray()
-        if turns:
-            array = np.rot90(array, turns)  # -90 (stored 270) -> 3 quarter turns = 90° clockwise
-        rgb, alpha = (array[..., :3], array[..., 3]) if self._alpha else (array, None)
+        rgb, alpha, planes = self._pixels(frame, turns, w, h)
         pts = frame.pts if frame.pts is not None else frame.dts
         if pts is None:
             raise InputError(f"frame {self.tally.frames} has no timestamp", self.path)
-        result = Frame(np.ascontiguousarray(rgb), int(pts), frame.time_base, frame.duration or None,
-                       self.tally.frames, None if alpha is None else np.ascontiguousarray(alpha))
+        result = Frame(rgb, int(pts), frame.time_base, frame.duration or None, self.tally.frames, alpha, planes)
         if frame.time_base is not None:
             self._last_end_s = float((pts + (frame.duration or 0)) * frame.time_base)
         self.tally.frames += 1
         return result
+
+    def _pixels(self, frame: av.VideoFrame, turns: int, w: int, h: int):
+        """(rgb, alpha, planes) of ``frame``, upright at ``w`` x ``h``: RGB(A), or the
+        4:2:0 planes once :meth:`yield_planes` asked for them."""
+        size = {} if (w, h) == (frame.width, frame.height) else {"width": w, "height": h, "interpolation": "AREA"}
+        if self._planes:
+            if size or frame.format.name != self.info.pix_fmt:  # YUV to YUV: matrix and range stay
+                frame = frame.reformat(format=self.info.pix_fmt, **size)
+            return None, None, rotate_planes(planes_of(frame), turns)
+        kwargs = {**reformat_options(frame.colorspace, frame.color_range, "src"), **size}
+        array = frame.reformat(format="rgba" if self._alpha else "rgb24", **kwargs).to_ndarray()
+        if turns:
+            array = np.rot90(array, turns)  # -90 (stored 270) -> 3 quarter turns = 90° clockwise
+        if self._alpha:
+            return np.ascontiguousarray(array[..., :3]), np.ascontiguousarray(array[..., 3]), None
+        return np.ascontiguousarray(array), None, None
+
+    _planes = False
+
+    def yield_planes(self) -> None:
+        """From now on, frames carry their 4:2:0 planes, in the stream's own matrix and
+        range, instead of RGB (``yuv420p`` streams without alpha only)."""
+        if self.info.pix_fmt not in SOURCE_FORMATS or self.info.has_alpha:
+            raise ValueError(f"{self.path}: planes are for 4:2:0 streams without alpha, not {self.info.pix_fmt}")
+        self._planes = True
+        turns = self._rotation // 90
+        for i, item in enumerate(self._pending):  # the first frame, decoded by _open as RGB
+            if isinstance(item, Frame) and item.planes is None:
+                h, w = item.rgb.shape[:2]
+                stored = (h, w) if turns % 2 else (w, h)
+                self._pending[i] = replace(item, rgb=None, planes=self._pixels(self._first_av, turns, *stored)[2])
 
     def __iter__(self) -> Iterator[Frame | av.Packet]:
         """Frames and the audio/subtitle packets, in demux order."""

@@ -25,6 +25,7 @@ from .frames import Frame, VideoInfo
 from .kinds import VIDEO_CONTAINERS
 from .nvenc import HARDWARE_TWIN, hardware_codec, quality_options
 from .palette import DITHER, KEEP_LEVELS
+from .planes import PLANAR_FORMAT, Planes, frame_of, rotate_planes
 from .subtitles import SubtitleConverter
 
 log = logging.getLogger(__name__)
@@ -212,15 +213,24 @@ class VideoSink:
         """Encode ``rgb`` at ``frame``'s pts and time base."""
         self._write(rgb, frame.pts, frame.time_base)
 
+    def write_planes(self, frame: Frame, planes: Planes) -> None:
+        """Encode upright 4:2:0 ``planes`` in the stream's own matrix and range (the device
+        colour path; only where :attr:`pix_fmt` is ``yuv420p``) at ``frame``'s timing."""
+        if self.pix_fmt != PLANAR_FORMAT:
+            raise ValueError(f"this output is {self.pix_fmt}; planes need {PLANAR_FORMAT}")
+        self._encode(frame_of(rotate_planes(planes, -self.turns)), frame.pts, frame.time_base)
+
     def _write(self, rgb: np.ndarray, pts: int, time_base: Fraction) -> None:
+        if self.turns:
+            rgb = np.ascontiguousarray(np.rot90(rgb, -self.turns))
+        self._encode(av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(**self._reformat), pts, time_base)
+
+    def _encode(self, frame: av.VideoFrame, pts: int, time_base: Fraction) -> None:
         if self._last_pts is not None and pts <= self._last_pts:
             log.warning("%s: frame %d has pts %d, not after the previous %d; written at %d",
                         self.info.path, self.frames_written, pts, self._last_pts, self._last_pts + 1)
             pts = self._last_pts + 1
         self._last_pts = pts
-        if self.turns:
-            rgb = np.ascontiguousarray(np.rot90(rgb, -self.turns))
-        frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(**self._reformat)
         frame.pts = pts
         frame.time_base = time_base
         self._mux(self.video.encode(frame))

@@ -20,14 +20,17 @@ def megapixels(width: int, height: int) -> str:
 class Frame:
     """One decoded picture. ``rgb`` is (H, W, 3) uint8, already upright; ``alpha`` is
     (H, W) uint8 for formats with transparency (GIF), else None. Time is
-    ``pts * time_base`` seconds; ``duration`` is in the same units (None if unknown)."""
+    ``pts * time_base`` seconds; ``duration`` is in the same units (None if unknown).
+    A source asked for planes (:meth:`VideoSource.yield_planes`) gives ``planes``, the
+    upright Y, U, V of 4:2:0 (:mod:`.planes`), and ``rgb`` None."""
 
-    rgb: np.ndarray
+    rgb: np.ndarray | None
     pts: int
     time_base: Fraction
     duration: int | None
     index: int
     alpha: np.ndarray | None = None
+    planes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass

@@ -12,7 +12,7 @@ the strokes independently of the output's size.
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -25,7 +25,11 @@ from .memory import check_frame_fits, fits_in_tiles
 from .onnx_backend import OnnxNetwork, onnxruntime_available
 from .padding import MIN_SIDE, pad
 from .tiling import TILE, stylize_tiled
+from .transfer import Pending, Transfer
 from .transformer_net import TransformerNet
+from .yuv import rgb_to_yuv420, yuv420_to_rgb
+
+Planes = tuple[np.ndarray, np.ndarray, np.ndarray]  # as videostyle.media.planes (not imported: no PyAV here)
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +72,16 @@ class Stylizer:
     holds, :mod:`.memory`); larger frames run in tiles of ``tile`` px (None: the largest
     that fit). ``style_scale`` (e.g. 0.5: strokes twice as large) runs the network on the
     frame resized by that factor.
+
+    Colour: ``colour_on_device`` (None: on CUDA) lets video pipelines hand over 4:2:0
+    planes (:meth:`submit_planes`) to convert on the device instead of RGB.
+    ``compile_network`` runs the network through ``torch.compile`` (torch backend only).
     """
 
     def __init__(self, model: TransformerNet, device: str = "auto", batch_size: int | None = None,
                  half: bool | None = False, max_pixels: int | None = None, tile: int | None = None,
-                 style_scale: float = 1.0, backend: str = "torch"):
+                 style_scale: float = 1.0, backend: str = "torch", colour_on_device: bool | None = None,
+                 compile_network: bool = False):
         self.device = resolve_device(device)
         self.max_pixels = max_pixels
         self.tile = tile
@@ -94,6 +103,17 @@ class Stylizer:
         self.model = self.model.to(self.dtype)
         self.backend = choose_backend(backend, self.device, self.dtype)
         self._onnx = OnnxNetwork(self.model) if self.backend == "onnxruntime" else None
+        if compile_network:
+            if self.backend != "torch":
+                raise ConfigError("--compile compiles the torch backend; add --backend torch")
+            # opt-in: the first frames of each new size wait for the compiler (a minute or more)
+            self.model = torch.compile(self.model)
+        self.compiled = compile_network
+        self.transfer = Transfer(self.device)
+        # None: on GPUs, where it halves the bytes on the bus and frees the CPU of two
+        # swscale passes a frame; on CPUs swscale's SIMD code converts faster
+        # (benchmarks/RESULTS.md, pipeline_speed)
+        self.colour_on_device = self.device.type == "cuda" if colour_on_device is None else colour_on_device
 
     def _network_size(self, width: int, height: int) -> tuple[int, int]:
         if self.style_scale == 1.0:
@@ -127,6 +147,8 @@ class Stylizer:
         hints = []
         if self.device.type == "cpu" and self.dtype == torch.float32 and native_half_dtype(self.device):
             hints.append("dropping --fp32 (this CPU has native bf16)")
+        if self.device.type == "cpu" and self.backend == "torch" and not self.compiled:
+            hints.append("--compile (after a minute of compiling; needs a C++ compiler)")
         fp32_torch = self.device.type == "cpu" and self.backend == "torch" and self.dtype == torch.float32
         if fp32_torch and onnxruntime_available():
             hints.append("--backend onnxruntime")
@@ -172,20 +194,39 @@ class Stylizer:
         return self.model(self._layout(x))[..., :h, :w]
 
     def __call__(self, frames: Sequence[np.ndarray]) -> list[np.ndarray]:
-        out: list[np.ndarray] = []
-        cuda = self.device.type == "cuda"
-        for start in range(0, len(frames), self.batch_size):
-            chunk = torch.from_numpy(np.stack(frames[start:start + self.batch_size]))
-            # frames cross to a GPU as uint8 (a quarter of the bytes of fp32), from pinned
-            # memory so the copy is a DMA that does not wait on the host
-            if cuda:
-                chunk = chunk.pin_memory().to(self.device, non_blocking=True)
+        """Stylized copies of equally sized (H, W, 3) uint8 ``frames``."""
+        return self.submit(frames).result()
+
+    @torch.no_grad()
+    def submit(self, frames: Sequence[np.ndarray]) -> "Submitted":
+        """Start stylizing ``frames``; on CUDA this returns before the GPU is done, so the
+        caller can submit the next batch while this one runs (:mod:`.transfer`)."""
+        def work(chunk: torch.Tensor) -> list[torch.Tensor]:
             y = self.tensor(chunk.permute(0, 3, 1, 2).float())
-            result = y.round().to(torch.uint8).permute(0, 2, 3, 1)
-            if cuda:
-                host = torch.empty(result.shape, dtype=torch.uint8, pin_memory=True)
-                host.copy_(result, non_blocking=True)
-                torch.cuda.current_stream(self.device).synchronize()
-                result = host
-            out.extend(np.ascontiguousarray(r) for r in result.numpy())
-        return out
+            return [y.round().to(torch.uint8).permute(0, 2, 3, 1).contiguous()]
+
+        return Submitted([self.transfer.run([np.stack(frames[i:i + self.batch_size])], work)
+                          for i in range(0, len(frames), self.batch_size)],
+                         lambda arrays: [np.ascontiguousarray(a) for a in arrays[0]])
+
+    @torch.no_grad()
+    def submit_planes(self, planes: Sequence[Planes], matrix: str = "bt601", full_range: bool = False) -> "Submitted":
+        """As :meth:`submit` for 4:2:0 planes (Y, U, V) in ``matrix`` and range: they are
+        converted to RGB and back on the device (:mod:`.yuv`), and come back as planes."""
+        def work(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor) -> list[torch.Tensor]:
+            stylized = self.tensor(yuv420_to_rgb(y, u, v, matrix, full_range))
+            return list(rgb_to_yuv420(stylized, matrix, full_range))
+
+        chunks = [planes[i:i + self.batch_size] for i in range(0, len(planes), self.batch_size)]
+        return Submitted([self.transfer.run([np.stack([p[k] for p in chunk]) for k in range(3)], work)
+                          for chunk in chunks], lambda arrays: list(zip(*arrays)))
+
+
+class Submitted:
+    """Batches on their way through a :class:`Stylizer`; :meth:`result` waits for them."""
+
+    def __init__(self, pending: list[Pending], unpack: Callable[[list[np.ndarray]], list]):
+        self.pending, self.unpack = pending, unpack
+
+    def result(self) -> list:
+        return [frame for p in self.pending for frame in self.unpack(p.result())]

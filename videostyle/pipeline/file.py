@@ -24,6 +24,7 @@ from ..media.gif import GifSink, read_loop_count
 from ..media.images import flatten_alpha, read_image, write_image
 from ..media.kinds import IMAGE_FORMATS, VIDEO_CONTAINERS, media_kind, output_kind
 from ..media.palette import StableQuantizer
+from ..media.planes import PLANAR_FORMAT, SOURCE_FORMATS
 from ..network.stylize import Stylizer
 from .looks import Look, matrix_for
 from .plan import real
@@ -88,6 +89,13 @@ def stylize_file(input_path: str | os.PathLike, output_path: str | os.PathLike, 
     return FileResult(src, dst, frames, time.perf_counter() - start)
 
 
+def _planes_apply(stylizer, info, sink: VideoSink, frame_filter: FrameFilter | None, look: Look | None) -> bool:
+    """Whether frames may cross to the network as the stream's own 4:2:0 planes: the
+    stylizer converts colour on its device, and nothing on the way needs RGB on the CPU."""
+    return (getattr(stylizer, "colour_on_device", False) and info.pix_fmt in SOURCE_FORMATS and not info.has_alpha
+            and sink.pix_fmt == PLANAR_FORMAT and frame_filter is None and (look is None or not look.active))
+
+
 def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | None,
            progress: ProgressCallback | None, max_pixels: int | None, look: Look | None) -> int:
     image = read_image(src, max_pixels, long_side=max_size)
@@ -123,6 +131,9 @@ def _video(source: VideoSource, tmp: Path, dst: Path, kind: str, out_kind: str, 
                 log.warning("%s: GIF has no audio or subtitles; %d stream(s) left out", dst, len(info.passthrough))
         else:
             sink = VideoSink(tmp, dst, info, info.frame_size, encoding)
+            if _planes_apply(stylizer, info, sink, frame_filter, look):
+                source.yield_planes()
+                log.info("%s: colour converted on the device (4:2:0 planes in, 4:2:0 planes out)", src)
         if look is not None:
             look = look.with_matrix("bt601" if out_kind == "gif" else matrix_for(info.colorspace))
         return run_streams(source, sink, stylizer, progress, frame_filter, look)

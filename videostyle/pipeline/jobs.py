@@ -97,7 +97,7 @@ class Converter:
         else:
             model = load_blend(config.model, config.stability, contrast_ramp=config.contrast_ramp)
         self.stylizer = Stylizer(model, config.device, config.batch_size, config.half, config.max_pixels,
-                                 config.tile, config.style_scale, config.backend)
+                                 config.tile, config.style_scale, config.backend, compile_network=config.compile)
         self.look = Look(config.strength, config.preserve_color)
         self.segment = (config.start_s or 0.0, config.duration_s) if config.start_s or config.duration_s else None
         self.encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels,

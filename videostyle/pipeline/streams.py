@@ -8,6 +8,7 @@ or subtitle packet in demux order.
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -23,7 +24,9 @@ from ..errors import VideostyleError
 from ..media.decode import VideoSource
 from ..media.frames import Frame
 from ..media.images import flatten_alpha
+from ..media.planes import full_range
 from ..network.stylize import Stylizer
+from ..network.yuv import matrix_for
 from .looks import Look
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,9 @@ class Sink(Protocol):
     :class:`~videostyle.media.gif.GifSink`)."""
 
     def write_frame(self, frame: Frame, rgb: np.ndarray) -> None:
-        """Write ``rgb`` (upright, the frame's size) with ``frame``'s timing and alpha."""
+        """Write ``rgb`` (upright, the frame's size) with ``frame``'s timing and alpha.
+        (A :class:`~videostyle.media.encode.VideoSink` also takes 4:2:0 planes,
+        ``write_planes``, when the source yields them.)"""
 
     def write_packet(self, packet: av.Packet) -> None:
         """Carry an audio or subtitle packet of the source across (or account for it)."""
@@ -123,7 +128,9 @@ class _Streams:
         """Encoder thread: writes what the network thread hands on, closes the sink at ``_END``."""
         try:
             while (item := self.stylized.get()) is not _END:
-                if isinstance(item, tuple):
+                if isinstance(item, tuple) and isinstance(item[1], tuple):
+                    self.sink.write_planes(*item)
+                elif isinstance(item, tuple):
                     self.sink.write_frame(*item)
                 else:
                     self.sink.write_packet(item)
@@ -133,13 +140,25 @@ class _Streams:
             self.errors.append(error)
             self.stop.set()
 
-    def stylize(self, batch: list[Frame]) -> None:
+    def submit(self, batch: list[Frame]) -> tuple:
+        """Start the network on ``batch``: its 4:2:0 planes where the source yields them,
+        else its RGB with alpha flattened (what looks and filters compare against)."""
+        if batch[0].planes is not None:
+            info = self.source.info  # the planes keep the stream's matrix and range
+            return batch, None, self.stylizer.submit_planes([f.planes for f in batch], matrix_for(info.colorspace),
+                                                            full_range(info.pix_fmt, info.color_range))
         inputs = [flatten_alpha(f.rgb, f.alpha) for f in batch]
-        for frame, seen, out in zip(batch, inputs, self.stylizer(inputs)):
-            if self.look is not None:
-                out = self.look(seen, out)
-            if self.frame_filter is not None:
-                out = self.frame_filter(seen, out, frame.alpha)
+        submit = getattr(self.stylizer, "submit", None)
+        return batch, inputs, submit(inputs) if submit else _Done(self.stylizer(inputs))
+
+    def finish(self, pending: tuple) -> None:
+        """Hand a submitted batch's stylized frames to the encoder, in order."""
+        batch, inputs, submitted = pending
+        for i, (frame, out) in enumerate(zip(batch, submitted.result())):
+            if inputs is not None and self.look is not None:
+                out = self.look(inputs[i], out)
+            if inputs is not None and self.frame_filter is not None:
+                out = self.frame_filter(inputs[i], out, frame.alpha)
             if not self.stylized.put((frame, out)):
                 return
         self.done += len(batch)
@@ -175,19 +194,25 @@ class _Streams:
             # before the source and sink close (FFmpeg must not be torn down under them)
             for thread in threads:
                 thread.start()
+            # one batch in flight: on a GPU the next batch's upload overlaps this one's network
+            in_flight: collections.deque = collections.deque()
             while not self.stop.is_set() and (item := self.decoded.get()) is not _END:
                 if isinstance(item, _Failed):
                     raise item.error
                 if isinstance(item, Frame):
                     batch.append(item)
                     if len(batch) >= self.stylizer.batch_size:
-                        self.stylize(batch)
+                        in_flight.append(self.submit(batch))
                         batch = []
+                        if len(in_flight) > 1:
+                            self.finish(in_flight.popleft())
                 else:
                     self.stylized.put(item)
             if not self.stop.is_set():
                 if batch:
-                    self.stylize(batch)
+                    in_flight.append(self.submit(batch))
+                while in_flight and not self.stop.is_set():
+                    self.finish(in_flight.popleft())
                 self.stylized.put(_END)
             threads[1].join()
         except BaseException:
@@ -206,6 +231,16 @@ class _Streams:
         if self.progress and self.source.info.frame_count != self.done:
             self.progress(Progress(self.source.path, self.done, self.done))
         return self.done
+
+
+class _Done:
+    """A stand-in stylizer's (any callable) finished batch, as a submitted one."""
+
+    def __init__(self, frames: list):
+        self.frames = frames
+
+    def result(self) -> list:
+        return self.frames
 
 
 def _duration(seconds: float) -> str:
