@@ -1,8 +1,8 @@
 """Stylization speed on this machine: the full TransformerNet, random weights (speed does
 not depend on them).
 
-1. frames/s at 256x256, 854x480 and 1280x720, fp32 and bf16 (Stylizer: batches,
-   channels_last), against a naive per-frame loop written the way pytorch/examples
+1. frames/s at 256x256, 854x480 and 1280x720, fp32 and bf16, eager, ONNX Runtime and
+   ``--compile`` (Stylizer: batches, channels_last), against a naive per-frame loop written the way pytorch/examples
    stylizes images (PIL in, ToTensor().mul(255), one frame per forward, PIL out);
 2. end-to-end ``stylize_file`` on a 480p clip against the bare network on the same
    decoded frames, same process, same run (I/O overlap);
@@ -72,13 +72,25 @@ def decoded_frames(path: Path) -> list[np.ndarray]:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
 
 
+def compiled_fps(half: bool, frames: list[np.ndarray]) -> tuple[float, float]:
+    """(frames/s, seconds the first call took) with ``--compile``."""
+    stylizer = Stylizer(TransformerNet().eval(), "cpu", half=half, backend="torch", compile_network=True)
+    start = time.perf_counter()
+    stylizer(frames[:1])
+    first = time.perf_counter() - start
+    return stylizer_fps(stylizer, frames), first
+
+
 def speed_table(n: int) -> str:
     torch.manual_seed(0)
     model = TransformerNet().eval()
-    rows = ["| size | naive per-frame loop (fp32) | videostyle fp32 | videostyle fp32, ONNX Runtime | videostyle bf16 | "
-            "speed-up fp32 / ONNX Runtime / bf16 |", "|---|---|---|---|---|---|"]
     half = cpu_supports_bf16()
     ort = onnxruntime_available()
+    rows = ["| size | naive per-frame loop (fp32) | videostyle fp32 | videostyle fp32, ONNX Runtime | "
+            "videostyle fp32, `--compile` | videostyle bf16 | videostyle bf16, `--compile` | "
+            "speed-up over naive: fp32 / ONNX Runtime / compiled fp32 / bf16 / compiled bf16 |",
+            "|---|---|---|---|---|---|---|---|"]
+    compile_s = []
     for label, size in SIZES.items():
         count = n if label == "256x256" else max(4, n // 4)
         frames = frames_for(size, count)
@@ -86,10 +98,18 @@ def speed_table(n: int) -> str:
         naive = naive_examples_loop(model, frames)
         fp32 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", backend="torch"), frames)
         onnx = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", backend="onnxruntime"), frames) if ort else float("nan")
+        fp32c, first = compiled_fps(False, frames)
+        compile_s.append(f"{label} fp32 {first:.0f} s")
         bf16 = stylizer_fps(Stylizer(TransformerNet().eval(), "cpu", half=True), frames) if half else float("nan")
-        rows.append(f"| {label} ({count} frames) | {naive:.2f} | {fp32:.2f} | {onnx:.2f} | {bf16:.2f} | "
-                    f"{fp32 / naive:.2f}x / {onnx / naive:.2f}x / {bf16 / naive:.2f}x |")
+        bf16c = float("nan")
+        if half:
+            bf16c, first = compiled_fps(True, frames)
+            compile_s.append(f"{label} bf16 {first:.0f} s")
+        speeds = " / ".join(f"{v / naive:.2f}x" for v in (fp32, onnx, fp32c, bf16, bf16c))
+        rows.append(f"| {label} ({count} frames) | {naive:.2f} | {fp32:.2f} | {onnx:.2f} | {fp32c:.2f} | {bf16:.2f} | "
+                    f"{bf16c:.2f} | {speeds} |")
         print(rows[-1], flush=True)
+    rows += ["", "First call with `--compile` (the compiler's wait, once per frame size): " + "; ".join(compile_s) + "."]
     return "\n".join(rows)
 
 

@@ -17,7 +17,7 @@ from media import pattern
 from PIL import Image
 
 from videostyle.config import TrainConfig
-from videostyle.errors import LossNetworkError
+from videostyle.errors import ConfigError, LossNetworkError
 from videostyle.network.models import load_model
 from videostyle.training.data import TrainingImages, list_images, split_holdout
 from videostyle.training.train import train
@@ -285,3 +285,28 @@ def test_the_card_records_the_one_command_that_rebuilds_the_model(command, words
     again = shlex.split(command_line(command, config))
     assert again[:2] == ["videostyle", command]
     assert module.config_from(parser.parse_args(again[1:])) == config
+
+
+def test_temporal_weight_trains_on_camera_pairs_and_the_card_rebuilds_it(tmp_path, photos, style_image):
+    """``temporal_weight``: every other frame of a batch is a moved copy of a photo, the
+    temporal term is logged and added, the run resumes exactly, and the card's command
+    carries the weight."""
+    config = tiny_config(tmp_path / "pairs", photos, style_image, temporal_weight=50.0, batch_size=4)
+    full = train(config)
+    trained = [r for r in full.history if "total" in r]
+    assert all(r["temporal"] > 0 for r in trained)
+    # the logged total is the perceptual terms plus the weighted temporal one
+    settings = config.loss_settings()
+    for r in trained:
+        perceptual = sum(r[k] * settings[f"{k}_weight"] for k in ("content", "style", "tv"))
+        assert r["total"] == pytest.approx(perceptual + 50.0 * r["temporal"], rel=1e-3)
+    card = json.loads(full.model_path.with_suffix(".json").read_text())
+    assert card["training"]["temporal_weight"] == 50.0 and "--temporal-weight 50 " in card["training"]["command"]
+    resumed = train(replace(config, out=str(tmp_path / "resumed" / "tiny_style.pth"),
+                            resume=str(full.run_dir / "checkpoints" / "step_000002.pt")))
+    assert without_times(resumed.history) == without_times(full.history)
+
+
+def test_temporal_weight_needs_a_pair_per_batch(tmp_path, photos, style_image):
+    with pytest.raises(ConfigError, match="batch of at least 2"):
+        train(tiny_config(tmp_path, photos, style_image, temporal_weight=10.0, batch_size=1))

@@ -182,6 +182,11 @@ class TrainConfig(LoopOptions, LossOptions):
     image_size: int | None = None  # training crop (px)
     photo_size: tuple[int, int] | None = None  # short side of the photos crops are cut from (px)
     init_model: str | None = None  # start from these weights instead of random ones
+    # > 0: half of each batch is the second frame of a synthetic camera-motion pair, and
+    # the output's change along the motion costs this much (finetune's output term). It
+    # keeps the generator from paying the style loss with fine stripes fixed to its own
+    # pixel grid, which the content loss does not see (docs/training-recipe.md, "Stripes")
+    temporal_weight: float = 0.0
     channels: int = 32
     residual_blocks: int = 5
     style_licence: str | None = None

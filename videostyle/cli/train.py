@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from ..config import RECIPES, TrainConfig, default
-from .args import add_common, add_loop_options, add_loss_options, loop_kwargs, loss_kwargs, number_pair, positive_int
+from .args import (add_common, add_loop_options, add_loss_options, loop_kwargs, loss_kwargs, non_negative_float,
+                   number_pair, positive_int)
 from .progress import train_with_step_bar
 
 
@@ -44,6 +45,10 @@ def add_parser(sub) -> None:
     g.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
                    help="crops are cut from photos scaled to a short side of MIN-MAX px: how large things are "
                    f"against the strokes (default: {_recipes('photo_size')}; with only --image-size S: S-2S)")
+    g.add_argument("--temporal-weight", type=non_negative_float, default=default(TrainConfig, "temporal_weight"),
+                   help="> 0: half of each batch is the second frame of a synthetic camera-motion pair, and output "
+                   "that does not move with the picture costs this much; it keeps fine stripes tied to the "
+                   "network's pixel grid away (default: %(default)s)")
     add_common(p)
 
 
@@ -51,7 +56,8 @@ def config_from(args) -> TrainConfig:
     return TrainConfig(style=args.style, data=args.data, out=args.out, init_model=args.init_model,
                        style_licence=args.style_licence, channels=args.channels,
                        residual_blocks=args.residual_blocks, image_size=args.image_size,
-                       photo_size=args.photo_size, **loss_kwargs(args), **loop_kwargs(args))
+                       photo_size=args.photo_size, temporal_weight=args.temporal_weight, **loss_kwargs(args),
+                       **loop_kwargs(args))
 
 
 def main(args, parser) -> int:
@@ -60,4 +66,6 @@ def main(args, parser) -> int:
     config = config_from(args)
     if config.jitter >= config.crop_px() // 2:
         parser.error(f"--jitter must be below {config.crop_px() // 2} (half the crop size)")
+    if config.temporal_weight and config.batch_size % 2:
+        parser.error(f"--temporal-weight needs an even --batch-size (each photo gives a pair), got {config.batch_size}")
     return train_with_step_bar(args, "train", lambda bar: train(config, bar))

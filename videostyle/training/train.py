@@ -6,7 +6,9 @@ loss network (:mod:`.loss_networks`), with content, style and TV losses
 computed once; the networks run under autocast where the device has a native half
 precision, on ``channels_last`` tensors. Batches depend only on ``(seed, step)``, so
 ``resume`` continues an interrupted run exactly. Under ``torchrun`` each process trains
-on its own shard with DistributedDataParallel; only rank 0 writes files.
+on its own shard with DistributedDataParallel; only rank 0 writes files. With
+``temporal_weight``, half of each batch is the second frame of a synthetic camera-motion
+pair and the output's change along the motion is penalised (as in :mod:`.finetune`).
 """
 
 from __future__ import annotations
@@ -21,12 +23,17 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..config import TrainConfig
+from ..config import Motion, TrainConfig
+from ..errors import ConfigError
 from ..network.devices import autocast
+from ..temporal.losses import output_temporal_loss
+from ..temporal.motion import synthetic_pairs
 from . import checkpoints
 from .cards import training_card
 from .criterion import build_perceptual_loss
 from .loop import Prefetcher, TrainingRun
+
+CAMERA = Motion()  # the pairs of ``temporal_weight``: camera motion (shift, zoom, rotation, elastic), no objects
 
 
 @dataclass
@@ -70,14 +77,27 @@ def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
     device, amp_dtype = run.device, run.amp_dtype
     criterion = build_perceptual_loss(config, config.style, device, config.channels_last)
     net = torch.nn.parallel.DistributedDataParallel(run.model) if world > 1 else run.model
-    prefetch = Prefetcher(lambda step: run.data.batch(step, config.batch_size, rank, world))
+    pairs = config.temporal_weight > 0
+    if pairs and config.batch_size < 2:
+        raise ConfigError("a temporal weight needs a batch of at least 2 (each photo gives a pair of frames)")
+    photos = config.batch_size // 2 if pairs else config.batch_size  # with pairs, each photo gives two frames
+    prefetch = Prefetcher(lambda step: run.data.batch(step, photos, rank, world))
 
     def step_loss(step: int):
-        batch = run.channels(prefetch.get(step, prefetch=step + 1 < run.steps).to(device, non_blocking=True))
+        batch = prefetch.get(step, prefetch=step + 1 < run.steps).to(device, non_blocking=True)
         jitter = np.random.default_rng([config.seed, step, 2]).integers(0, config.jitter + 1, size=2)
+        if pairs:
+            first, second, flow, mask = synthetic_pairs(batch, CAMERA, np.random.default_rng([config.seed, step, 3]))
+            batch = torch.cat([first, second])
+        batch = run.channels(batch)
         with autocast(device, amp_dtype):
             output = net(batch * 255) / 255
-            return criterion(output, batch, (int(jitter[0]), int(jitter[1])))
+            total, parts = criterion(output, batch, (int(jitter[0]), int(jitter[1])))
+        if not pairs:
+            return total, parts
+        temporal = output_temporal_loss(output[:photos], output[photos:], flow, mask)
+        total = total + config.temporal_weight * temporal
+        return total, {**parts, "temporal": temporal.detach(), "total": total.detach()}
 
     def reduce(parts: dict) -> dict:
         if world == 1:
@@ -92,7 +112,9 @@ def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
     model_path = Path(config.out)
     if rank == 0:
         settings = config.loss_settings()
-        run.progress.finish(["content", "style", "tv"], {k: settings[f"{k}_weight"] for k in ("content", "style", "tv")})
+        terms = ["content", "style", "tv"] + (["temporal"] if pairs else [])
+        weights = {**{k: settings[f"{k}_weight"] for k in ("content", "style", "tv")}, "temporal": config.temporal_weight}
+        run.progress.finish(terms, weights)
         card = training_card(config, settings, run.steps, world, wall_s, parts, device, amp_dtype, len(run.data),
                              len(run.data.unreadable), run.held_out)
         checkpoints.save_model(model_path, run.model, card)
