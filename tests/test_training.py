@@ -220,6 +220,7 @@ def test_library_train_runs_with_the_dataclass_defaults(tmp_path, photos, style_
 
     def stop(step, total, parts):
         assert total == RECIPES["efficientnet-lite0"].iterations and np.isfinite(parts["total"])
+        assert parts["temporal"] > 0  # the recipe's temporal term is on
         raise FirstStepDone
 
     config = TrainConfig(style=str(style_image), data=str(photos), out=str(tmp_path / "defaults.pth"),
@@ -308,5 +309,5 @@ def test_temporal_weight_trains_on_camera_pairs_and_the_card_rebuilds_it(tmp_pat
 
 
 def test_temporal_weight_needs_a_pair_per_batch(tmp_path, photos, style_image):
-    with pytest.raises(ConfigError, match="batch of at least 2"):
+    with pytest.raises(ConfigError, match="batch of at least 2.*--temporal-weight 0"):
         train(tiny_config(tmp_path, photos, style_image, temporal_weight=10.0, batch_size=1))

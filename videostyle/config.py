@@ -49,23 +49,26 @@ LOSS_NETWORKS = tuple(LOSS_DEFAULTS)
 class Recipe:
     """How ``videostyle train`` trains with a loss network unless told otherwise:
     training crops of ``image_size`` px cut from photos scaled to a short side of
-    ``photo_size`` px, the style image at ``style_size`` px, ``iterations`` steps."""
+    ``photo_size`` px, the style image at ``style_size`` px, ``iterations`` steps, and
+    the temporal term's weight (``TrainConfig.temporal_weight``)."""
 
     image_size: int
     photo_size: tuple[int, int]
     style_size: int
     iterations: int
+    temporal_weight: float = 0.0
 
 
-# VGG16: Johnson et al.'s 256-px crops. EfficientNet-Lite0: chosen from the learning
-# curves of benchmarks/train_recipe.py (docs/training-recipe.md): 128-px crops cost a
-# quarter of a 256-px step and reach a given held-out loss several times sooner; photos
-# scaled to 160-512 px cover the sizes pictures are stylized at.
+# VGG16: Johnson et al.'s 256-px crops. EfficientNet-Lite0: from the learning curves of
+# benchmarks/train_recipe.py and the runs of docs/training-recipe.md. 128-px crops
+# reached lower held-out losses per CPU hour but paint fine horizontal stripes into
+# every output; at 256 px the stripes grow too, at content weight 20, unless a temporal
+# term ties the output to the picture (200: stripe ratio 1.23 against 2.13 at step 500
+# of starry_night, the content loss the same).
 RECIPES: dict[str, Recipe] = {
     "vgg16": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=40000),
-    # 256-px crops: 128-px crops reached lower held-out losses per CPU hour but paint fine
-    # horizontal stripes into every output (docs/training-recipe.md)
-    "efficientnet-lite0": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=10000),
+    "efficientnet-lite0": Recipe(image_size=256, photo_size=(256, 512), style_size=512, iterations=10000,
+                                 temporal_weight=200.0),
 }
 
 
@@ -186,7 +189,7 @@ class TrainConfig(LoopOptions, LossOptions):
     # the output's change along the motion costs this much (finetune's output term). It
     # keeps the generator from paying the style loss with fine stripes fixed to its own
     # pixel grid, which the content loss does not see (docs/training-recipe.md, "Stripes")
-    temporal_weight: float = 0.0
+    temporal_weight: float | None = None  # None: the recipe's
     channels: int = 32
     residual_blocks: int = 5
     style_licence: str | None = None
@@ -206,6 +209,9 @@ class TrainConfig(LoopOptions, LossOptions):
 
     def steps_asked(self) -> int:
         return self.iterations or self.recipe().iterations
+
+    def temporal(self) -> float:
+        return self.recipe().temporal_weight if self.temporal_weight is None else self.temporal_weight
 
 
 @dataclass(frozen=True)

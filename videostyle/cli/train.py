@@ -45,10 +45,10 @@ def add_parser(sub) -> None:
     g.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
                    help="crops are cut from photos scaled to a short side of MIN-MAX px: how large things are "
                    f"against the strokes (default: {_recipes('photo_size')}; with only --image-size S: S-2S)")
-    g.add_argument("--temporal-weight", type=non_negative_float, default=default(TrainConfig, "temporal_weight"),
+    g.add_argument("--temporal-weight", type=non_negative_float, metavar="W",
                    help="> 0: half of each batch is the second frame of a synthetic camera-motion pair, and output "
-                   "that does not move with the picture costs this much; it keeps fine stripes tied to the "
-                   "network's pixel grid away (default: %(default)s)")
+                   "that does not move with the picture costs W times its squared change; it keeps fine stripes "
+                   f"tied to the network's pixel grid away (default: {_recipes('temporal_weight')})")
     add_common(p)
 
 
@@ -66,6 +66,7 @@ def main(args, parser) -> int:
     config = config_from(args)
     if config.jitter >= config.crop_px() // 2:
         parser.error(f"--jitter must be below {config.crop_px() // 2} (half the crop size)")
-    if config.temporal_weight and config.batch_size % 2:
-        parser.error(f"--temporal-weight needs an even --batch-size (each photo gives a pair), got {config.batch_size}")
+    if config.temporal() and config.batch_size % 2:
+        parser.error(f"the temporal term needs an even --batch-size (each photo gives a pair), got "
+                     f"{config.batch_size}; or pass --temporal-weight 0")
     return train_with_step_bar(args, "train", lambda bar: train(config, bar))

@@ -142,7 +142,7 @@ def training_card(config, settings, steps, world, wall_s, final, device, amp_dty
                      "held_out": [p.name for p in held_out], "steps": steps, "batch_size": config.batch_size,
                      "processes": world, "image_size": config.crop_px(), "photo_size": list(config.photo_px()),
                      "lr": config.lr, "seed": config.seed, "init_model": config.init_model,
-                     **({"temporal_weight": config.temporal_weight} if config.temporal_weight else {}),
+                     "temporal_weight": config.temporal(),
                      "precision": str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32",
                      "wall_time_s": round(wall_s, 1), **machine_card(device),
                      "command": command_line("train", config)},

@@ -77,9 +77,11 @@ def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
     device, amp_dtype = run.device, run.amp_dtype
     criterion = build_perceptual_loss(config, config.style, device, config.channels_last)
     net = torch.nn.parallel.DistributedDataParallel(run.model) if world > 1 else run.model
-    pairs = config.temporal_weight > 0
+    temporal_weight = config.temporal()
+    pairs = temporal_weight > 0
     if pairs and config.batch_size < 2:
-        raise ConfigError("a temporal weight needs a batch of at least 2 (each photo gives a pair of frames)")
+        raise ConfigError(f"the temporal term (weight {temporal_weight:g}) needs a batch of at least 2, each photo "
+                          "giving a pair of frames; raise --batch-size or pass --temporal-weight 0")
     photos = config.batch_size // 2 if pairs else config.batch_size  # with pairs, each photo gives two frames
     prefetch = Prefetcher(lambda step: run.data.batch(step, photos, rank, world))
 
@@ -96,7 +98,7 @@ def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
         if not pairs:
             return total, parts
         temporal = output_temporal_loss(output[:photos], output[photos:], flow, mask)
-        total = total + config.temporal_weight * temporal
+        total = total + temporal_weight * temporal
         return total, {**parts, "temporal": temporal.detach(), "total": total.detach()}
 
     def reduce(parts: dict) -> dict:
@@ -113,7 +115,7 @@ def _train(config: TrainConfig, progress, rank: int, world: int) -> TrainResult:
     if rank == 0:
         settings = config.loss_settings()
         terms = ["content", "style", "tv"] + (["temporal"] if pairs else [])
-        weights = {**{k: settings[f"{k}_weight"] for k in ("content", "style", "tv")}, "temporal": config.temporal_weight}
+        weights = {**{k: settings[f"{k}_weight"] for k in ("content", "style", "tv")}, "temporal": temporal_weight}
         run.progress.finish(terms, weights)
         card = training_card(config, settings, run.steps, world, wall_s, parts, device, amp_dtype, len(run.data),
                              len(run.data.unreadable), run.held_out)
