@@ -248,6 +248,27 @@ def test_held_out_losses_are_logged_and_plotted(tmp_path, photos, style_image):
     assert Image.open(result.run_dir / "held_out_curve.png").size == (900, 500)
 
 
+def test_the_step_0_held_out_row_is_the_starting_weights_not_those_after_one_step(tmp_path, photos, style_image):
+    """Regression: the first held-out row was measured at the first report, after one
+    Adam step, so a run continued from trained weights read twice their style loss."""
+    from videostyle.training.criterion import build_perceptual_loss
+    from videostyle.training.evaluation import held_out_losses, load_photos
+    start = train(tiny_config(tmp_path / "start", photos, style_image, iterations=2, lr=1e-2))
+    config = tiny_config(tmp_path / "continued", photos, style_image, eval_every=2, eval_size=48, lr=1e-2, amp=False,
+                         init_model=str(start.model_path))
+    result = train(config)
+    criterion = build_perceptual_loss(config, config.style, torch.device("cpu"))
+    held_out = [Path(config.data) / p for p in json.loads(result.model_path.with_suffix(".json").read_text())
+                ["training"]["held_out"]]
+    held_out = [next(Path(config.data).rglob(p.name)) for p in held_out]
+    expected = held_out_losses(load_model(str(start.model_path)), criterion, load_photos(held_out, 48),
+                               torch.device("cpu"))
+    first = result.history[0]
+    assert first["step"] == 0
+    assert first["heldout/style"] == pytest.approx(expected["style"], rel=1e-4)
+    assert first["heldout/content"] == pytest.approx(expected["content"], rel=1e-4)
+
+
 def test_train_checks_its_output_folder_before_the_first_step(tmp_path, photos, style_image):
     """Regression: an unwritable --out folder failed only after training ended."""
     from videostyle.errors import OutputError

@@ -164,12 +164,15 @@ class RunProgress:
         self.model.train(was_training)
         return out.clamp(0, 1)
 
-    def step(self, done: int, parts: dict, criterion: PerceptualLoss) -> None:
-        every = self.config.eval_every
+    def start(self, criterion: PerceptualLoss) -> None:
+        """Before the first step of a run (not a resumed one): the starting weights' held-out losses."""
         if self.eval_photos and self._initial:
             self._initial = False
             losses = held_out_losses(self.model, criterion, self.eval_photos, self.device, self.amp_dtype)
             self.runlog.add(0, {f"heldout/{k}": v for k, v in losses.items()})
+
+    def step(self, done: int, parts: dict, criterion: PerceptualLoss) -> None:
+        every = self.config.eval_every
         if self.eval_photos and (done % every == 0 or done == self.steps):
             losses = held_out_losses(self.model, criterion, self.eval_photos, self.device, self.amp_dtype)
             parts = {**parts, **{f"heldout/{k}": v for k, v in losses.items()}}
@@ -249,6 +252,10 @@ class TrainingRun:
             if progress is not None:
                 progress(done, self.steps, parts)
 
+        if self.progress is not None:
+            # before the first step: Adam's first steps move every weight by about the
+            # learning rate, which from trained weights reads as a large jump
+            self.progress.start(criterion)
         self.model.train()
         parts = optimise(self.optimizer, self.start, self.steps, step_loss, report)
         if not parts:  # resumed at its last step: the losses of that step, as logged
