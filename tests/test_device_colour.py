@@ -105,3 +105,16 @@ def test_submitted_batches_come_back_in_order(tiny_model):
     pending = [stylizer.submit(frames[:3]), stylizer.submit(frames[3:])]
     together = [f for p in pending for f in p.result()]
     assert len(together) == 5 and all((a == b).all() for a, b in zip(one_by_one, together))
+
+
+def test_planes_follow_a_segment_and_max_size(tmp_path, tiny_model):
+    """--start/--duration and --max-size: the first frame of the part (decoded before the
+    planes were asked for) and the scaled frames come as planes too."""
+    src = tmp_path / "long.mp4"
+    make_video(src, size=(96, 64), frames=12, audio="aac")
+    swscale, device = both_paths(tmp_path, src, load_model(str(tiny_model)), batch_size=2,
+                                 segment=(0.1, 0.2), max_size=48)
+    assert device.pts == swscale.pts and len(device.pts) == 5
+    assert (device.width, device.height) == (swscale.width, swscale.height) == (48, 32)
+    for a, b in zip(swscale.rgb, device.rgb):
+        assert np.abs(a.astype(int) - b.astype(int)).max() <= 3
