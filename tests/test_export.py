@@ -93,3 +93,32 @@ def test_a_long_wait_is_said_in_one_line_with_what_would_be_quicker(tmp_path, ti
     lines = [line for line in capsys.readouterr().err.splitlines() if "remaining" in line]
     assert len(lines) == 1 and lines[0].startswith("warning: ")
     assert "11 frames" in lines[0] and "--max-size 48" in lines[0] and "--backend onnxruntime" in lines[0]
+
+
+def test_the_long_wait_of_a_compiled_network_is_timed_after_the_compiler(tmp_path, monkeypatch, caplog):
+    """Regression: with --compile the first batch includes the compiler's wait, and the
+    estimate made from it said minutes for a clip that took seconds."""
+    import logging
+    import time
+
+    from videostyle.media.decode import VideoSource
+    from videostyle.media.encode import VideoEncoding, VideoSink
+    from videostyle.pipeline import streams
+
+    class Compiled:
+        batch_size, compiled, calls = 1, True, 0
+
+        def __call__(self, frames):
+            self.calls += 1
+            if self.calls == 1:
+                time.sleep(0.5)  # the compiler
+            return [f.copy() for f in frames]
+
+    monkeypatch.setattr(streams, "LONG_WAIT_S", 2.0)  # 11 frames x 0.5 s would be said; 11 x ~0 not
+    make_video(tmp_path / "clip.mp4", size=(64, 48), frames=12, audio=None)
+    with caplog.at_level(logging.WARNING, logger="videostyle.pipeline.streams"):
+        with VideoSource(tmp_path / "clip.mp4") as source:
+            sink = VideoSink(tmp_path / "out.mp4", tmp_path / "out.mp4", source.info, source.info.frame_size,
+                             VideoEncoding())
+            assert streams.run_streams(source, sink, Compiled()) == 12
+    assert not [r for r in caplog.records if "remaining" in r.getMessage()]

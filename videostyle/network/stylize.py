@@ -108,6 +108,8 @@ class Stylizer:
                 raise ConfigError("--compile compiles the torch backend; add --backend torch")
             # opt-in: the first frames of each new size wait for the compiler (a minute or more)
             self.model = torch.compile(self.model)
+            # on a CPU the compiler's C++ toolchain says it found no CUDA, which is no news here
+            logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         self.compiled = compile_network
         self.transfer = Transfer(self.device)
         # None: on GPUs, where it halves the bytes on the bus and frees the CPU of two

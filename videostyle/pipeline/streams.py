@@ -113,6 +113,7 @@ class _Streams:
         self.done = 0
         self.started = time.perf_counter()
         self.estimated = False
+        self.timed_from = 0  # frames done before the estimate's clock started
 
     def decode(self) -> None:
         """Decoder thread: every item of the source, then ``_END`` (or the error)."""
@@ -163,8 +164,12 @@ class _Streams:
                 return
         self.done += len(batch)
         if not self.estimated:
-            self.estimated = True
-            self.say_how_long()
+            if getattr(self.stylizer, "compiled", False) and not self.timed_from:
+                # the first batch waited for the compiler: time the rest from here
+                self.started, self.timed_from = time.perf_counter(), self.done
+            else:
+                self.estimated = True
+                self.say_how_long()
         if self.progress:
             self.progress(Progress(self.source.path, self.done, self.source.info.frame_count))
 
@@ -174,7 +179,7 @@ class _Streams:
         total = self.source.info.frame_count
         if not total or total <= self.done:
             return
-        per_frame = (time.perf_counter() - self.started) / self.done  # decoding and start-up included
+        per_frame = (time.perf_counter() - self.started) / (self.done - self.timed_from)  # start-up included
         left = per_frame * (total - self.done)
         if left < LONG_WAIT_S:
             return
