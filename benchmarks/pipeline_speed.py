@@ -109,7 +109,8 @@ def speed_table(n: int) -> str:
         rows.append(f"| {label} ({count} frames) | {naive:.2f} | {fp32:.2f} | {onnx:.2f} | {fp32c:.2f} | {bf16:.2f} | "
                     f"{bf16c:.2f} | {speeds} |")
         print(rows[-1], flush=True)
-    rows += ["", "First call with `--compile` (the compiler's wait, once per frame size): " + "; ".join(compile_s) + "."]
+    rows += ["", "First call with `--compile` (the compiler's wait): " + "; ".join(compile_s) + ". torch "
+             "recompiles with dynamic shapes at the second frame size it sees, so later sizes wait little."]
     return "\n".join(rows)
 
 

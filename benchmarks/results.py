@@ -23,7 +23,20 @@ RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 def machine() -> str:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return f"{describe_machine(device)}{'' if device.type == 'cuda' else ', no GPU'}; Python {platform.python_version()}"
+    if device.type == "cuda":
+        return f"{describe_machine(device)}; Python {platform.python_version()}"
+    return f"{describe_machine(device)}, {cpu_features()}, no GPU; Python {platform.python_version()}"
+
+
+def cpu_features() -> str:
+    """What sets a CPU's speed here: native bf16 (AVX-512 BF16, AMX) or AVX2 only."""
+    try:
+        flags = next((line.split(":", 1)[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
+    except OSError:
+        return "CPU flags unknown"
+    named = [name for flag, name in (("amx_bf16", "AMX-BF16"), ("avx512_bf16", "AVX-512 BF16"), ("avx512f", "AVX-512"),
+                                     ("avx2", "AVX2")) if flag in flags]
+    return " + ".join(named[:2]) if named else "no AVX2"
 
 
 def header(title: str) -> str:
