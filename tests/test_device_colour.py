@@ -28,7 +28,7 @@ def tagged_clip(path, colorspace: int, color_range: int, size=(70, 46), frames=5
     v.codec_context.options = {"crf": "0"}
     if rotation:
         v.set_display_rotation(rotation)
-    sws = {1: "itu709", 5: "itu601"}[colorspace]
+    sws = {1: "itu709", 4: "fcc", 5: "itu601", 9: "bt2020"}[colorspace]
     for i in range(frames):
         frame = av.VideoFrame.from_ndarray(pattern(i, *size), format="rgb24")
         for packet in v.encode(frame.reformat(format="yuv420p", dst_colorspace=sws, dst_color_range=color_range)):
@@ -49,8 +49,8 @@ def both_paths(tmp_path, src, model, batch_size=1, **options):
     return outputs
 
 
-@pytest.mark.parametrize("colorspace, color_range", [(5, 1), (1, 1), (5, 2), (1, 2)],
-                         ids=["bt601-limited", "bt709-limited", "bt601-full", "bt709-full"])
+@pytest.mark.parametrize("colorspace, color_range", [(5, 1), (1, 1), (5, 2), (1, 2), (9, 1)],
+                         ids=["bt601-limited", "bt709-limited", "bt601-full", "bt709-full", "bt2020-limited"])
 def test_planes_on_the_device_match_swscale_within_a_grey_level(tmp_path, tiny_model, colorspace, color_range, caplog):
     src = tmp_path / "tagged.mp4"
     tagged_clip(src, colorspace, color_range)
@@ -79,12 +79,15 @@ def test_planes_are_not_used_where_rgb_is_needed_on_the_cpu(tmp_path, tiny_model
     make_video(src, size=(64, 48), audio=None)
     odd = tmp_path / "odd.mp4"
     make_video(odd, size=(63, 47), audio=None, pix_fmt="yuv444p")
+    fcc = tmp_path / "fcc.mp4"  # a matrix only libswscale has
+    tagged_clip(fcc, 4, 1)
     stylizer = Stylizer(load_model(str(tiny_model)), "cpu", half=False, backend="torch", colour_on_device=True)
     with caplog.at_level(logging.INFO, logger="videostyle.pipeline.file"):
         stylize_file(src, tmp_path / "look.mp4", stylizer, look=Look(strength=0.5))
         stylize_file(src, tmp_path / "filtered.mp4", stylizer, frame_filter=lambda seen, out, alpha: out)
         stylize_file(src, tmp_path / "out.gif", stylizer)
         stylize_file(odd, tmp_path / "odd_out.mp4", stylizer)
+        stylize_file(fcc, tmp_path / "fcc_out.mp4", stylizer)
     assert not any("colour converted on the device" in r.getMessage() for r in caplog.records)
 
 

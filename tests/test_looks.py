@@ -76,7 +76,8 @@ def test_preserve_color_keeps_the_input_chroma(tmp_path, how):
 
 def test_preserve_color_on_video_uses_the_streams_matrix(tmp_path, tiny_model):
     """BT.709-tagged HD-style video: the chroma is kept in BT.709 YCbCr."""
-    from videostyle.pipeline.looks import Look, matrix_for
+    from videostyle.media.colour import matrix_for
+    from videostyle.pipeline.looks import Look
 
     assert matrix_for(1) == "bt709" and matrix_for(None) == "bt601"
     frame, styled = photo(), np.asarray(Image.fromarray(photo()).transpose(Image.Transpose.FLIP_LEFT_RIGHT))

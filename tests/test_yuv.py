@@ -7,7 +7,8 @@ import pytest
 import torch
 from av.video.reformatter import Interpolation
 
-from videostyle.network.yuv import matrix_for, rgb_to_yuv420, yuv420_to_rgb
+from videostyle.media.colour import matrix_for
+from videostyle.network.yuv import rgb_to_yuv420, yuv420_to_rgb
 
 # swscale's exact paths: its default 4:2:0 -> RGB fast path rounds to within 3 levels of
 # the matrix arithmetic; with accurate rounding and full chroma interpolation it agrees
@@ -16,7 +17,8 @@ from videostyle.network.yuv import matrix_for, rgb_to_yuv420, yuv420_to_rgb
 TO_RGB = Interpolation.POINT | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 TO_YUV = Interpolation.AREA | Interpolation.ACCURATE_RND
 CASES = [("bt601", "itu601", 1, False), ("bt601", "itu601", 2, True),
-         ("bt709", "itu709", 1, False), ("bt709", "itu709", 2, True)]
+         ("bt709", "itu709", 1, False), ("bt709", "itu709", 2, True),
+         ("bt2020", "bt2020", 1, False), ("bt2020", "bt2020", 2, True)]
 
 
 def smooth_rgb(h: int, w: int) -> np.ndarray:

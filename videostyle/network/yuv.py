@@ -1,5 +1,5 @@
 """YUV <-> RGB on the device the network runs on, with the matrix and range of the
-stream's colour tags (BT.601/BT.709, limited/full), as libswscale converts them.
+stream's colour tags (BT.601/BT.709/BT.2020, limited/full), as libswscale converts them.
 
 On a GPU this moves 4:2:0 planes (half the bytes of RGB) across the bus and replaces two
 swscale passes on the CPU; on a CPU swscale's SIMD code is faster
@@ -13,15 +13,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-# (Kr, Kb) of each matrix; Kg = 1 - Kr - Kb
-MATRICES = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722)}
-# AVColorSpace -> matrix; untagged streams are BT.601, as libswscale assumes
-_BY_COLORSPACE = {1: "bt709", 5: "bt601", 6: "bt601"}
-
-
-def matrix_for(colorspace: int) -> str:
-    return _BY_COLORSPACE.get(int(colorspace), "bt601")
-
+from ..media.colour import LUMA_WEIGHTS
 
 def _scales(full_range: bool) -> tuple[float, float, float]:
     """(luma offset, luma scale, chroma scale) in code values per unit."""
@@ -32,7 +24,7 @@ def yuv420_to_rgb(y: torch.Tensor, u: torch.Tensor, v: torch.Tensor, matrix: str
                   full_range: bool = False) -> torch.Tensor:
     """``y`` (B, H, W), ``u``/``v`` (B, ceil(H/2), ceil(W/2)), uint8 -> RGB (B, 3, H, W)
     float on the 0-255 scale, clamped."""
-    kr, kb = MATRICES[matrix]
+    kr, kb = LUMA_WEIGHTS[matrix]
     kg = 1.0 - kr - kb
     offset, luma, chroma = _scales(full_range)
     h, w = y.shape[-2:]
@@ -51,7 +43,7 @@ def rgb_to_yuv420(rgb: torch.Tensor, matrix: str = "bt601",
                   full_range: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """RGB (B, 3, H, W) on the 0-255 scale -> uint8 planes ``y`` (B, H, W) and ``u``/``v``
     (B, ceil(H/2), ceil(W/2)), chroma the mean of each 2x2 block (edge pixels repeated)."""
-    kr, kb = MATRICES[matrix]
+    kr, kb = LUMA_WEIGHTS[matrix]
     kg = 1.0 - kr - kb
     offset, luma, chroma = _scales(full_range)
     r, g, b = (rgb.float() / 255.0).unbind(1)

@@ -18,6 +18,7 @@ from PIL import Image
 
 from ..errors import ConfigError, OutputError
 from ..media.atomic import atomic_output
+from ..media.colour import matrix_for, matrix_known
 from ..media.decode import VideoSource, scaled_size
 from ..media.encode import VideoEncoding, VideoSink, container_for, needs_even_size
 from ..media.gif import GifSink, read_loop_count
@@ -26,7 +27,7 @@ from ..media.kinds import IMAGE_FORMATS, VIDEO_CONTAINERS, media_kind, output_ki
 from ..media.palette import StableQuantizer
 from ..media.planes import PLANAR_FORMAT, SOURCE_FORMATS
 from ..network.stylize import Stylizer
-from .looks import Look, matrix_for
+from .looks import Look
 from .plan import real
 from .streams import FrameFilter, Progress, ProgressCallback, run_streams
 
@@ -93,7 +94,8 @@ def _planes_apply(stylizer, info, sink: VideoSink, frame_filter: FrameFilter | N
     """Whether frames may cross to the network as the stream's own 4:2:0 planes: the
     stylizer converts colour on its device, and nothing on the way needs RGB on the CPU."""
     return (getattr(stylizer, "colour_on_device", False) and info.pix_fmt in SOURCE_FORMATS and not info.has_alpha
-            and sink.pix_fmt == PLANAR_FORMAT and frame_filter is None and (look is None or not look.active))
+            and matrix_known(info.colorspace) and sink.pix_fmt == PLANAR_FORMAT and frame_filter is None
+            and (look is None or not look.active))
 
 
 def _image(src: Path, tmp: Path, dst: Path, stylizer: Stylizer, max_size: int | None,

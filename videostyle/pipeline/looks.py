@@ -17,14 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Kr, Kb per matrix (ITU-R BT.601, BT.709, BT.2020)
-LUMA_WEIGHTS = {"bt601": (0.299, 0.114), "bt709": (0.2126, 0.0722), "bt2020": (0.2627, 0.0593)}
-
-
-def matrix_for(colorspace: int | None) -> str:
-    """The YCbCr matrix of a stream tagged with AVColorSpace ``colorspace``."""
-    return {1: "bt709", 9: "bt2020", 10: "bt2020"}.get(int(colorspace or 0), "bt601")
-
+from ..media.colour import LUMA_WEIGHTS
 
 def to_ycbcr(rgb: np.ndarray, matrix: str) -> np.ndarray:
     """(..., 3) RGB (any scale) to full-range Y, Cb, Cr on the same scale, Cb/Cr centred on 0."""
@@ -46,7 +39,8 @@ def to_rgb(ycc: np.ndarray, matrix: str) -> np.ndarray:
 @dataclass(frozen=True)
 class Look:
     """Callable ``(original_rgb, stylized_rgb) -> rgb`` on uint8 frames; identity with the
-    defaults. ``matrix``: the YCbCr matrix of the output (:func:`matrix_for`)."""
+    defaults. ``matrix``: the YCbCr matrix of the output
+    (:func:`videostyle.media.colour.matrix_for`)."""
 
     strength: float = 1.0
     preserve_color: str | None = None

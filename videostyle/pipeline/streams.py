@@ -23,10 +23,10 @@ import numpy as np
 from ..errors import VideostyleError
 from ..media.decode import VideoSource
 from ..media.frames import Frame
+from ..media.colour import matrix_for
 from ..media.images import flatten_alpha
 from ..media.planes import full_range
 from ..network.stylize import Stylizer
-from ..network.yuv import matrix_for
 from .looks import Look
 
 log = logging.getLogger(__name__)
