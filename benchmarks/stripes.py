@@ -16,16 +16,13 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from videostyle.network.models import load_model  # noqa: E402
-from videostyle.network.transformer_net import TransformerNet  # noqa: E402
+from videostyle.network.models import build_network, load_model  # noqa: E402
 
 
 def network(name: str) -> torch.nn.Module:
     if name.endswith(".pt"):  # a training checkpoint: weights and architecture inside
         state = torch.load(name, map_location="cpu", weights_only=True)
-        net = TransformerNet(**state["architecture"])
-        net.load_state_dict(state["model"])
-        return net.eval()
+        return build_network(state["model"], state["architecture"], Path(name)).eval()
     return load_model(name).eval()
 
 

@@ -2,10 +2,11 @@
 
 On a GPU, a batch crosses the bus as uint8 (a quarter of the bytes of fp32), or as 4:2:0
 planes (half of that again), from pinned host memory so the copy is a DMA. Copies run
-on their own CUDA stream: :meth:`Transfer.upload` of batch n+1 and :meth:`Pending.result`'s
+on their own CUDA stream: the upload in :meth:`Transfer.run` of batch n+1 and the
 download of batch n-1 overlap the network on batch n, as long as the caller keeps a
-batch in flight (:mod:`videostyle.pipeline.streams` keeps two). On a CPU all of this is
-plain tensor views and the work is done when ``submit`` returns.
+batch in flight (:mod:`videostyle.pipeline.streams` submits the next batch before it
+collects the last). On a CPU the tensors are views of the arrays and the work is done
+when ``run`` returns.
 """
 
 from __future__ import annotations
