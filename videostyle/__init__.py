@@ -25,7 +25,6 @@ import importlib
 
 __version__ = "0.2.0"
 
-from .config import FinetuneConfig, OptimizeConfig, RunConfig, TrainConfig  # noqa: E402
 from .errors import (  # noqa: E402
     ConfigError,
     DataError,
@@ -38,7 +37,10 @@ from .errors import (  # noqa: E402
     VideostyleError,
 )
 
+# config too: ``python -m videostyle`` installs its signal handlers after this file runs,
+# and the dataclasses take long enough to build that a Ctrl-C could land among them
 _LAZY = {
+    "RunConfig": "config", "TrainConfig": "config", "FinetuneConfig": "config", "OptimizeConfig": "config",
     "available_models": "network.models", "load_model": "network.models",
     "TransformerNet": "network.transformer_net", "Stylizer": "network.stylize",
     "stylize_file": "pipeline.file", "run": "pipeline.jobs",
@@ -56,5 +58,4 @@ def __getattr__(name: str):
 
 
 __all__ = ["ConfigError", "DataError", "DeviceError", "EncodeError", "InputError", "LossNetworkError",
-           "ModelError", "OutputError", "VideostyleError", "RunConfig", "TrainConfig", "FinetuneConfig",
-           "OptimizeConfig", *_LAZY, "__version__"]
+           "ModelError", "OutputError", "VideostyleError", *_LAZY, "__version__"]

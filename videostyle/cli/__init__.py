@@ -12,13 +12,12 @@ outputs are deleted, nothing is left half-written.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
-import signal
 import sys
-import threading
 from typing import Sequence
 
-from .. import __version__
+from .. import __version__, interrupts
 from ..errors import VideostyleError
 from . import compare, distill, export, finetune, flicker, models, optimize, run, train
 
@@ -63,41 +62,29 @@ def _configure_logging(verbose: bool, quiet: bool, level: int) -> None:
     logger.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else level)
 
 
-class Terminated(BaseException):
-    """SIGTERM, raised in the main thread so that it unwinds like Ctrl-C."""
-
-
-def _terminate(signum, frame) -> None:
-    raise Terminated
-
-
-_interrupted = threading.Event()
-
-
-def _interrupt(signum, frame) -> None:
-    _interrupted.set()
-    raise KeyboardInterrupt
+def _import_libraries(command) -> None:
+    """Imports the C extensions ``command`` needs while signals are deferred
+    (:mod:`videostyle.interrupts` says why)."""
+    for name in getattr(command, "LIBRARIES", ("torch", "av")):
+        importlib.import_module(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     verbose = False
-    previous = None
-    previous_int = None
-    _interrupted.clear()
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, _terminate)
-        previous_int = signal.signal(signal.SIGINT, _interrupt)
+    restore = interrupts.install(defer=True)
     try:
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        verbose = args.verbose
-        command = COMMANDS[args.command]
-        _configure_logging(args.verbose, args.quiet, getattr(command, "LOG_LEVEL", logging.WARNING))
+        with interrupts.deferred():
+            parser = build_parser()
+            args = parser.parse_args(argv)
+            verbose = args.verbose
+            command = COMMANDS[args.command]
+            _configure_logging(args.verbose, args.quiet, getattr(command, "LOG_LEVEL", logging.WARNING))
+            _import_libraries(command)
         return command.main(args, parser)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Terminated:
+    except interrupts.Terminated:
         print("terminated", file=sys.stderr)
         return 143
     except VideostyleError as error:
@@ -106,17 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except Exception:
-        # Ctrl-C in the middle of importing a C extension (torch, numpy) can surface later
-        # as that module's ImportError: it was still the user's Ctrl-C
-        if _interrupted.is_set():
+        # Ctrl-C in the middle of importing an optional C extension later on (onnxruntime,
+        # ray) can surface as that module's ImportError: it was still the user's Ctrl-C
+        if interrupts.received():
             print("interrupted", file=sys.stderr)
             return 130
         raise
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
-        if previous_int is not None:
-            signal.signal(signal.SIGINT, previous_int)
+        restore()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .args import add_common
 
+LIBRARIES = ("torch",)  # imported while signals are deferred (videostyle.interrupts)
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("models", help="list the shipped models")
