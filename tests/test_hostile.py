@@ -458,3 +458,22 @@ def test_disk_full_is_said_in_words(tmp_path, tiny_model, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "the disk is full" in err and "unexpected" not in err
     assert listing(tmp_path) == ["anim.gif"]
+
+
+def test_a_signal_inside_an_import_is_raised_after_it_not_swallowed():
+    """Regression: a Ctrl-C raised inside an extension's import was swallowed there and the
+    run went on; now it is recorded while the command starts and raised when starting ends."""
+    from videostyle import interrupts
+
+    restore = interrupts.install(defer=True)
+    try:
+        reached_the_end = False
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.05)  # the handler runs here, between bytecodes, and must not raise
+                reached_the_end = True
+        assert reached_the_end and interrupts.received()
+    finally:
+        restore()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
