@@ -26,13 +26,18 @@ def reformat_options(colorspace: int, color_range: int, direction: str) -> dict:
     return options
 
 
+def _sws_matrix(colorspace: int | None) -> str:
+    """libswscale's matrix for AVColorSpace ``colorspace``; untagged streams are BT.601,
+    as libswscale assumes."""
+    return SWS_COLORSPACE.get(int(colorspace or 0), "itu601")
+
+
 def matrix_for(colorspace: int | None) -> str:
-    """The YCbCr matrix of a stream tagged with AVColorSpace ``colorspace``; untagged
-    streams are BT.601, as libswscale assumes."""
-    return _MATRIX.get(SWS_COLORSPACE.get(int(colorspace or 0), "itu601"), "bt601")
+    """The YCbCr matrix of a stream tagged with AVColorSpace ``colorspace``."""
+    return _MATRIX.get(_sws_matrix(colorspace), "bt601")
 
 
 def matrix_known(colorspace: int | None) -> bool:
     """Whether :func:`matrix_for` names the matrix libswscale converts this stream with
     (not for FCC and SMPTE 240M, which only libswscale knows)."""
-    return SWS_COLORSPACE.get(int(colorspace or 0), "itu601") in _MATRIX
+    return _sws_matrix(colorspace) in _MATRIX

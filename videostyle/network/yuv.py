@@ -15,6 +15,7 @@ import torch.nn.functional as F
 
 from ..media.colour import LUMA_WEIGHTS
 
+
 def _scales(full_range: bool) -> tuple[float, float, float]:
     """(luma offset, luma scale, chroma scale) in code values per unit."""
     return (0.0, 255.0, 255.0) if full_range else (16.0, 219.0, 224.0)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..media.colour import LUMA_WEIGHTS
 
+
 def to_ycbcr(rgb: np.ndarray, matrix: str) -> np.ndarray:
     """(..., 3) RGB (any scale) to full-range Y, Cb, Cr on the same scale, Cb/Cr centred on 0."""
     kr, kb = LUMA_WEIGHTS[matrix]

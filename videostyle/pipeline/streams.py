@@ -21,9 +21,9 @@ import av
 import numpy as np
 
 from ..errors import VideostyleError
+from ..media.colour import matrix_for
 from ..media.decode import VideoSource
 from ..media.frames import Frame
-from ..media.colour import matrix_for
 from ..media.images import flatten_alpha
 from ..media.planes import full_range
 from ..network.stylize import Stylizer
