@@ -105,16 +105,18 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     names = args.models or [n for n in available_models() if not n.endswith("-stable")]
-    store = ROOT / "examples" / "sheets" / "losses.json"
-    earlier = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
     if not args.reference:
         for name in names:
             evaluate(name, args.photos, args.steps, args.size, reference=False)
         return
-    for name in names:  # models measured in earlier runs keep their rows
-        earlier[name] = {**evaluate(name, args.photos, args.steps, args.size), "steps": args.steps, "size": args.size,
-                         "command": "python " + " ".join(["benchmarks/quality.py"] + sys.argv[1:]),
-                         "date": datetime.date.today().isoformat()}
+    fresh = {name: {**evaluate(name, args.photos, args.steps, args.size), "steps": args.steps, "size": args.size,
+                    "command": "python " + " ".join(["benchmarks/quality.py"] + sys.argv[1:]),
+                    "date": datetime.date.today().isoformat()} for name in names}
+    # Models measured in earlier runs keep their rows. Read only now, so that runs of
+    # different models side by side (one per core) do not drop each other's rows.
+    store = ROOT / "examples" / "sheets" / "losses.json"
+    earlier = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
+    earlier.update(fresh)
     results = [earlier[n] for n in sorted(earlier)]
     rows = ["| model | photos | network content | network style | optimisation steps | optimisation content | "
             "optimisation style | content ratio | style ratio |", "|---|---|---|---|---|---|---|---|---|"]
