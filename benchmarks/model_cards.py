@@ -43,16 +43,50 @@ def flicker_card(f: dict) -> dict:
     return card
 
 
+def fast_card(card: dict, style: str, fidelity: dict, flicker: dict, speed: dict) -> None:
+    """A ``-fast`` card's measured sections: fidelity to its teacher, flicker against it, speed."""
+    card["sample"] = existing({"sheet_512": f"examples/sheets/{style}-fast_vs_teacher_512.jpg"})
+    if style in fidelity:
+        f = fidelity[style]
+        card["fidelity"] = {"photos": f["photos"], "size_px": f["size"],
+                            "psnr_vs_teacher_db": round(f["psnr_mean"], 2),
+                            "lowest_psnr_db": round(f["psnr_min"], 2),
+                            "held_out_losses_teacher": {"content": round(f["teacher_content"], 4),
+                                                        "style": round(f["teacher_style"], 4)},
+                            "held_out_losses_fast": {"content": round(f["fast_content"], 4),
+                                                     "style": round(f["fast_style"], 4)},
+                            "measured_by": "benchmarks/fast_fidelity.py (see benchmarks/RESULTS.md)"}
+    if style in flicker:
+        f = flicker[style]
+        card["flicker"] = {"clips": len(f["rows"]),
+                           "fast_over_teacher_mean_of_clip_ratios": round(f["mean_of_ratios"], 3),
+                           "worst_clip_fast_over_teacher": round(f["worst"], 3),
+                           "clips_at_or_below_teacher": f["clips_at_most_1"],
+                           "measured_by": "benchmarks/fast_flicker.py (per-clip table in benchmarks/RESULTS.md)"}
+    if speed:
+        card["speed"] = {**{k: speed[k] for k in ("machine", "date", "measured_by")},
+                         **{f"{backend}, {column}": f"{v['frames_per_s']} frames/s ({v['over_full']}x the full network)"
+                            for backend, columns in speed["frames_per_s"].items() for column, v in columns.items()}}
+
+
 def main() -> None:
     losses = ROOT / "examples" / "sheets" / "losses.json"
     quality = {r["model"]: r for r in json.loads(losses.read_text())} if losses.exists() else {}
     store = ROOT / "benchmarks" / "flicker.json"
     flicker = json.loads(store.read_text()) if store.exists() else {}
+    fidelity_store = ROOT / "examples" / "sheets" / "fast_fidelity.json"
+    flicker_fast_store = ROOT / "benchmarks" / "flicker_fast.json"
+    fidelity = {r["style"]: r for r in json.loads(fidelity_store.read_text())} if fidelity_store.exists() else {}
+    flicker_fast = json.loads(flicker_fast_store.read_text()) if flicker_fast_store.exists() else {}
+    speed_store = ROOT / "benchmarks" / "fast_speed.json"
+    speed = json.loads(speed_store.read_text()) if speed_store.exists() else {}
     for path in sorted((ROOT / "models").glob("*.json")):
         card = json.loads(path.read_text())
         name = card["name"]
         base = name.removesuffix("-stable")
-        if name == base:
+        if name.endswith("-fast"):
+            fast_card(card, name.removesuffix("-fast"), fidelity, flicker_fast, speed)
+        elif name == base:
             card["sample"] = existing({"sheet_256": f"examples/sheets/{name}_256.jpg",
                                        "sheet_512": f"examples/sheets/{name}_512.jpg",
                                        "gif": f"examples/results/cat_{name}.gif"})
@@ -66,7 +100,7 @@ def main() -> None:
         else:
             card["sample"] = existing({"side_by_side": f"examples/results/coffee_base_vs_stable_{base}.gif",
                                        "flicker_plot": f"examples/results/coffee_flicker_{base}.png"})
-        if base in flicker:
+        if base in flicker and not name.endswith("-fast"):
             card["flicker"] = flicker_card(flicker[base])
         write_card(path.with_suffix(".pth"), card)
         print("card", name)

@@ -6,14 +6,20 @@ not depend on them).
    stylizes images (PIL in, ToTensor().mul(255), one frame per forward, PIL out);
 2. end-to-end ``stylize_file`` on a 480p clip against the bare network on the same
    decoded frames, same process, same run (I/O overlap);
-3. peak memory of 100- and 1000-frame videos of the same size (separate processes).
+3. frames/s of the network sizes a distilled student can have (random weights), and of a
+   shipped style against its ``-fast`` model (bare network at 480p/720p, and end to end
+   on a 720p clip), each backend; the latter also go to ``fast_speed.json`` for the cards;
+4. peak memory of 100- and 1000-frame videos of the same size (separate processes; its own
+   section, ``pipeline_memory``).
 
-    python benchmarks/pipeline_speed.py [--frames N] [--skip-memory]
+    python benchmarks/pipeline_speed.py [--frames N] [--skip-memory | --memory-only]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import subprocess
 import sys
 import tempfile
@@ -27,14 +33,16 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.results import header, write_section  # noqa: E402
+from benchmarks.results import header, machine, write_section  # noqa: E402
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
+from videostyle.network.models import available_models, load_model  # noqa: E402
 from videostyle.network.onnx_backend import onnxruntime_available  # noqa: E402
 from videostyle.network.stylize import Stylizer  # noqa: E402
 from videostyle.network.transformer_net import TransformerNet  # noqa: E402
 from videostyle.pipeline.file import stylize_file  # noqa: E402
 
 SIZES = {"256x256": (256, 256), "854x480": (854, 480), "1280x720": (1280, 720)}
+FAST_SPEED = Path(__file__).resolve().parent / "fast_speed.json"
 CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "media" / "bbb_480p_vp9_opus_1second.webm"
 
 
@@ -114,11 +122,12 @@ def speed_table(n: int) -> str:
     return "\n".join(rows)
 
 
-STUDENTS = {"full (32, 5, 9x9)": (32, 5, 9), "24, 3, 5x5": (24, 3, 5), "16, 3, 5x5 (distill default)": (16, 3, 5),
-            "16, 3, 9x9": (16, 3, 9), "12, 3, 5x5": (12, 3, 5), "8, 3, 5x5": (8, 3, 5)}
+STUDENTS = {"full (32, 5, 9x9)": (32, 5, 9), "24, 3, 5x5": (24, 3, 5), "16, 3, 5x5": (16, 3, 5),
+            "16, 3, 9x9": (16, 3, 9), "12, 3, 5x5": (12, 3, 5), "10, 3, 5x5": (10, 3, 5),
+            "8, 5, 5x5": (8, 5, 5), "8, 3, 5x5 (distill default, the -fast models)": (8, 3, 5)}
 
 
-def student_table(frames_per_size: int = 3) -> str:
+def student_table(frames_per_size: int = 8) -> str:
     """frames/s of network sizes (channels, residual blocks, end kernel) a student can
     have, with each backend, at 854x480 and 1280x720, and the speed-up over the full net."""
     backends = [("torch fp32", False, "torch")]
@@ -189,15 +198,56 @@ def overlap_table() -> str:
     return "\n".join(rows)
 
 
+def fast_model_table(style: str, frames_720p: int = 48) -> tuple[str, dict]:
+    """A shipped style and its ``-fast`` model: the bare network at 854x480 and 1280x720 and
+    ``stylize_file`` end to end on a generated 1280x720 H.264 + AAC clip, each backend.
+    Returns the table and the fast model's numbers (for its card)."""
+    backends = [("torch fp32", False, "torch")]
+    if onnxruntime_available():
+        backends.append(("ONNX Runtime fp32", False, "onnxruntime"))
+    if cpu_supports_bf16():
+        backends.append(("torch bf16", True, "torch"))
+    sizes = {k: v for k, v in SIZES.items() if k != "256x256"}
+    columns = [f"{s} network" for s in sizes] + [f"1280x720 clip end to end ({frames_720p} frames)"]
+    rows = ["| model | backend | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    full, card = {}, {}
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = Path(tmp) / "clip720.mp4"
+        make_clip(clip, frames_720p, size=(1280, 720))
+        for name in (style, f"{style}-fast"):
+            # the fast network's frames take a few ms each: 16 of them, so that one slow call weighs less
+            count = 16 if name.endswith("-fast") else 4
+            for label, half, backend in backends:
+                cells = [stylizer_fps(Stylizer(load_model(name), "cpu", half=half, backend=backend), frames_for(size, count))
+                         for size in sizes.values()]
+                stylizer = Stylizer(load_model(name), "cpu", half=half, backend=backend)
+                start = time.perf_counter()
+                done = stylize_file(clip, Path(tmp) / "out.mp4", stylizer).frames
+                cells.append(done / (time.perf_counter() - start))
+                for column, fps in zip(columns, cells):
+                    full.setdefault((label, column), fps)
+                    if name.endswith("-fast"):
+                        card.setdefault(label, {})[column] = {"frames_per_s": round(fps, 2),
+                                                              "over_full": round(fps / full[(label, column)], 2)}
+                rows.append(f"| {name} | {label} | " + " | ".join(
+                    f"{fps:.2f} ({fps / full[(label, column)]:.1f}x)" for column, fps in zip(columns, cells)) + " |")
+                print(rows[-1], flush=True)
+    return "\n".join(rows), card
+
+
+# The child's own high-water mark (VmHWM, its address space's): ru_maxrss would not do,
+# since Linux carries it over exec from the forked parent, and this script's parent had
+# grown to 3.4 GB by the time it measured: both clips read 3446 MiB, a copy of the
+# parent's size rather than the pipeline's.
 MEMORY_CHILD = r"""
-import resource, sys, torch
+import re, sys, torch
 sys.path.insert(0, {root!r})
 from videostyle.network.stylize import Stylizer
 from videostyle.network.transformer_net import TransformerNet
 from videostyle.pipeline.file import stylize_file
 torch.manual_seed(0)
 stylize_file({src!r}, {dst!r}, Stylizer(TransformerNet().eval(), "cpu", half={half}))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(re.search(r"VmHWM:\s+(\d+) kB", open("/proc/self/status").read()).group(1))
 """
 
 
@@ -250,9 +300,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=16, help="frames per size at 256x256 (a quarter at 480p/720p)")
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory section")
     parser.add_argument("--skip-students", action="store_true")
+    parser.add_argument("--fast-style", default="mosaic", help="the shipped style whose -fast model is timed "
+                                                               "(all -fast models share one architecture)")
     args = parser.parse_args()
-    parts = [header("Stylization speed and memory (`benchmarks/pipeline_speed.py`)"),
+    if args.memory_only:
+        write_memory()
+        return
+    parts = [header("Stylization speed (`benchmarks/pipeline_speed.py`)"),
              "Full TransformerNet (32 channels, 5 residual blocks), random weights. videostyle's CPU "
              "defaults: one frame per network call, NCHW for fp32, channels_last for bf16 (batches of 4 and "
              "channels_last in fp32 measured slower on this CPU in a separate, earlier comparison that this script does not repeat: 480p fp32 0.95 s/frame at batch 1 NCHW, "
@@ -264,9 +320,24 @@ def main() -> None:
     if not args.skip_students:
         parts += ["### Network sizes for fast students (frames/s, random weights; in brackets: over the full "
                   "network with the same backend)\n", student_table(), ""]
-    if not args.skip_memory:
-        parts += ["### memory: 100 vs 1000 frames (bf16 where the CPU has it)\n", memory_table()]
+    if f"{args.fast_style}-fast" in available_models():
+        table, fast = fast_model_table(args.fast_style)
+        parts += ["### Shipped full and fast models (frames/s; in brackets: over the full model with the same "
+                  "backend; every -fast model has this architecture)\n", table, ""]
+        # for the -fast cards (benchmarks/model_cards.py)
+        FAST_SPEED.write_text(json.dumps({"machine": machine(), "date": datetime.date.today().isoformat(),
+                                          "measured_by": "benchmarks/pipeline_speed.py (see benchmarks/RESULTS.md)",
+                                          "frames_per_s": fast}, indent=2) + "\n")
     write_section("pipeline_speed", "\n".join(parts))
+    if not args.skip_memory:
+        write_memory()
+
+
+def write_memory() -> None:
+    write_section("pipeline_memory", "\n".join([
+        header("Memory of a long video (`benchmarks/pipeline_speed.py`)"),
+        "Peak resident memory (the child process's VmHWM) of `stylize_file` with the full network, bf16 where the "
+        "CPU has it, each clip in its own process.\n", memory_table()]))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from videostyle.errors import ConfigError
 from videostyle.network.models import load_model
 from videostyle.training.cards import command_line
 from videostyle.training.data import list_images, load_square
-from videostyle.training.distill import distill
+from videostyle.training.distill import distill, teacher_losses
 from videostyle.training.train import train
 
 
@@ -84,10 +84,18 @@ def test_a_teacher_without_a_card_is_refused_with_what_to_do(tmp_path, photos, t
 
 def test_the_distill_card_command_rebuilds_the_config():
     words = ["--teacher", "mosaic-stable", "--data", "photos", "--out", "f.pth", "--channels", "12",
-             "--end-kernel", "3", "--pair-share", "0.25", "--temporal-weight", "100", "--iterations", "500",
+             "--end-kernel", "3", "--pair-share", "0.25", "--temporal-weight", "100", "--style-boost", "1.5",
+             "--iterations", "500",
              "--batch-size", "16", "--no-amp"]
     parser = build_parser()
     config = distill_cli.config_from(parser.parse_args(["distill", *words]))
     again = shlex.split(command_line("distill", config))
     assert distill_cli.config_from(parser.parse_args(again[1:])) == config
     assert np.isclose(config.pair_share, 0.25)
+
+
+def test_style_boost_multiplies_the_teacher_cards_style_weight(teacher):
+    _, plain, _ = teacher_losses(str(teacher))
+    _, boosted, _ = teacher_losses(str(teacher), style_boost=1.5)
+    assert boosted.loss_settings()["style_weight"] == pytest.approx(1.5 * plain.loss_settings()["style_weight"])
+    assert boosted.loss_settings()["content_weight"] == plain.loss_settings()["content_weight"]

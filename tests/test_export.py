@@ -95,6 +95,23 @@ def test_a_long_wait_is_said_in_one_line_with_what_would_be_quicker(tmp_path, ti
     assert "11 frames" in lines[0] and "--max-size 48" in lines[0] and "--backend onnxruntime" in lines[0]
 
 
+def test_the_long_wait_names_the_styles_fast_model_when_one_is_shipped(tmp_path, tiny_model, monkeypatch, capsys):
+    from videostyle.network import models
+    from videostyle.pipeline import streams
+
+    shipped = {name: models.ModelInfo(name, tiny_model, {}) for name in ("tiny", "tiny-stable", "tiny-fast", "other")}
+    monkeypatch.setattr(models, "available_models", lambda: shipped)
+    monkeypatch.setattr(streams, "LONG_WAIT_S", 0.0)
+    make_video(tmp_path / "clip.mp4", size=(96, 64), frames=12, audio=None)
+    said = {}
+    for model in ("tiny-stable", "tiny-fast", "other"):
+        assert main(["run", str(tmp_path / "clip.mp4"), "--model", model, "-o", str(tmp_path / f"{model}.mp4"),
+                     "-q"]) == 0
+        said[model] = [line for line in capsys.readouterr().err.splitlines() if "remaining" in line]
+    assert len(said["tiny-stable"]) == 1 and "--model tiny-fast" in said["tiny-stable"][0]
+    assert "--model" not in said["tiny-fast"][0] and "--model" not in said["other"][0]
+
+
 def test_the_long_wait_of_a_compiled_network_is_timed_after_the_compiler(tmp_path, monkeypatch, caplog):
     """Regression: with --compile the first batch includes the compiler's wait, and the
     estimate made from it said minutes for a clip that took seconds."""

@@ -153,7 +153,7 @@ class LoopOptions:
     """The optimisation loop and its logging, shared by train and finetune."""
 
     batch_size: int = 4
-    iterations: int | None = None  # None: the recipe's (train), 900 (finetune), 4000 (distill)
+    iterations: int | None = None  # None: the recipe's (train), 900 (finetune), 2000 (distill)
     epochs: float | None = None  # when given, replaces iterations
     lr: float = 1e-3
     sample_every: int = 200  # steps between sample grids
@@ -285,7 +285,7 @@ class DistillConfig(LoopOptions):
     teacher: str
     data: str
     out: str
-    channels: int = 16
+    channels: int = 8
     residual_blocks: int = 3
     end_kernel: int = 5
     image_size: int = 128
@@ -294,11 +294,12 @@ class DistillConfig(LoopOptions):
     pixel_weight: float = 10.0
     perceptual_weight: float = 1.0
     pair_share: float = 0.5
-    temporal_weight: float = 0.0
+    temporal_weight: float = 8000.0
+    style_boost: float = 1.0  # the teacher card's style weight x this (the temporal term pulls against it)
     motion: Motion = Motion()
 
     def steps_asked(self) -> int:
-        return self.iterations or 4000
+        return self.iterations or 2000
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,13 +37,16 @@ def add_parser(sub) -> None:
                    help="share of each batch that is a synthetic motion pair (default: %(default)s)")
     g.add_argument("--temporal-weight", type=non_negative_float, default=default(DistillConfig, "temporal_weight"),
                    help="output temporal term on those pairs, as in finetune (default: %(default)s)")
+    g.add_argument("--style-boost", type=non_negative_float, default=default(DistillConfig, "style_boost"),
+                   help="the teacher card's style weight times this, against the pull of the temporal term "
+                   "(default: %(default)s)")
     g.add_argument("--image-size", type=positive_int, default=default(DistillConfig, "image_size"),
                    help="training crop size (default: %(default)s)")
     g.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
                    default=default(DistillConfig, "photo_size"),
                    help="crops are cut from photos scaled to a short side of MIN-MAX px (default: %s)"
                    % ",".join(map(str, default(DistillConfig, "photo_size"))))
-    add_loop_options(p, DistillConfig, "4000")
+    add_loop_options(p, DistillConfig, "2000")
     add_common(p)
 
 
@@ -51,7 +54,8 @@ def config_from(args) -> DistillConfig:
     return DistillConfig(teacher=args.teacher, data=args.data, out=args.out,
                          channels=args.channels, residual_blocks=args.residual_blocks, end_kernel=args.end_kernel,
                          pixel_weight=args.pixel_weight, perceptual_weight=args.perceptual_weight,
-                         pair_share=args.pair_share, temporal_weight=args.temporal_weight, motion=Motion(),
+                         pair_share=args.pair_share, temporal_weight=args.temporal_weight,
+                         style_boost=args.style_boost, motion=Motion(),
                          image_size=args.image_size, photo_size=args.photo_size, **loop_kwargs(args))
 
 

@@ -200,6 +200,17 @@ def load_model(spec: str | os.PathLike, device: str | torch.device = "cpu",
     return net.to(device).eval().requires_grad_(False)
 
 
+def fast_variant(spec: str | os.PathLike) -> str | None:
+    """The shipped distilled ``-fast`` model of a shipped style or its ``-stable`` twin
+    (for the long-wait line), or None."""
+    name = str(spec)
+    models = available_models()
+    if name not in models or name.endswith("-fast"):
+        return None
+    fast = name.removesuffix("-stable") + "-fast"
+    return fast if fast in models else None
+
+
 def stable_twin(spec: str | os.PathLike) -> tuple[Path, Path]:
     """(base weights, stable weights) of a model that has a ``-stable`` twin: a shipped
     name (``mosaic`` or ``mosaic-stable``) or a path whose twin lies beside it."""

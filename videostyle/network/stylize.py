@@ -112,6 +112,7 @@ class Stylizer:
             # on a CPU the compiler's C++ toolchain says it found no CUDA, which is no news here
             logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
         self.compiled = compile_network
+        self.hints: list[str] = []  # what else would be quicker, from whoever chose the model
         self.transfer = Transfer(self.device)
         # None: on GPUs, where it halves the bytes on the bus and frees the CPU of two
         # swscale passes a frame; on CPUs swscale's SIMD code converts faster
@@ -147,7 +148,7 @@ class Stylizer:
 
     def speed_hints(self) -> list[str]:
         """What would make this stylizer quicker here, for the long-wait line."""
-        hints = []
+        hints = list(self.hints)
         if self.device.type == "cpu" and self.dtype == torch.float32 and native_half_dtype(self.device):
             hints.append("dropping --fp32 (this CPU has native bf16)")
         if self.device.type == "cpu" and self.backend == "torch" and not self.compiled:

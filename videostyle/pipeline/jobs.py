@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 from ..config import RunConfig
 from ..errors import VideostyleError
 from ..media.encode import VideoEncoding
-from ..network.models import load_blend, load_model, resolve_model
+from ..network.models import fast_variant, load_blend, load_model, resolve_model
 from ..network.stylize import Stylizer
 from ..temporal.stabilize import Stabilizer
 from .file import FileResult, stylize_file
@@ -98,6 +98,9 @@ class Converter:
             model = load_blend(config.model, config.stability, contrast_ramp=config.contrast_ramp)
         self.stylizer = Stylizer(model, config.device, config.batch_size, config.half, config.max_pixels,
                                  config.tile, config.style_scale, config.backend, compile_network=config.compile)
+        fast = fast_variant(config.model) if config.stability is None else None
+        if fast:
+            self.stylizer.hints.append(f"--model {fast} (distilled: several times the frames/s)")
         self.look = Look(config.strength, config.preserve_color)
         self.segment = (config.start_s or 0.0, config.duration_s) if config.start_s or config.duration_s else None
         self.encoding = VideoEncoding(config.codec, config.crf, config.preset, config.gif_keep_levels,

@@ -201,7 +201,7 @@ def distill_card(config, teacher: dict, losses, style: str, steps, wall_s, final
                          "photo_size": list(config.photo_size) if config.photo_size else None,
                          "pixel_weight": config.pixel_weight, "perceptual_weight": config.perceptual_weight,
                          "pair_share": config.pair_share, "temporal_weight": config.temporal_weight,
-                         "lr": config.lr, "seed": config.seed,
+                         "style_boost": config.style_boost, "lr": config.lr, "seed": config.seed,
                          "precision": str(amp_dtype).removeprefix("torch.") if amp_dtype else "float32",
                          "wall_time_s": round(wall_s, 1), **machine_card(device),
                          "command": command_line("distill", config)},

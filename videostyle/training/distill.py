@@ -1,14 +1,18 @@
 """Distilling a model into a small, fast one: ``distill(DistillConfig(...))``.
 
 The student is a narrower :class:`~videostyle.network.transformer_net.TransformerNet`
-(by default 16 channels, 3 residual blocks, 5x5 convolutions at both ends: about a sixth
-of the full network's arithmetic per pixel). It is trained on random crops of photos to
-give the teacher's output: a pixel term (mean absolute difference) and the teacher
-card's perceptual losses with the teacher's output as the content target, so the
-content term compares loss-network features of student and teacher. Part of each batch
-is the second frame of a synthetic motion pair (:mod:`videostyle.temporal.motion`), so
-the student sees what a ``-stable`` teacher does to a moving picture; an optional
-output temporal term acts on those pairs as in :mod:`.finetune`.
+(by default 8 channels, 3 residual blocks, 5x5 convolutions at both ends: about a
+twentieth of the full network's arithmetic per pixel, 6.8-11x its frames/s on a CPU, since
+the small layers are bound by memory traffic rather than arithmetic). It is trained on
+random crops of photos to give the teacher's output: a pixel term (mean absolute
+difference) and the teacher card's perceptual losses with the teacher's output as the
+content target, so the content term compares loss-network features of student and
+teacher. Half of each batch is the second frame of a synthetic motion pair
+(:mod:`videostyle.temporal.motion`), and an output temporal term acts on those pairs as
+in :mod:`.finetune`: it is on by default because matching the ``-stable`` teacher's
+pixels does not make the student steady. The student's own error is texture that does
+not move with the picture; without the term an 8-channel student flickered 1.5-6x as
+much as its teacher (docs/fast-models.md).
 
 The teacher runs once per step without gradients, in the same precision as the
 student. Samples, held-out losses (of the teacher card's loss settings), checkpoints and
@@ -18,6 +22,7 @@ exact resume work as in :mod:`.train`.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -38,8 +43,9 @@ from .loop import Prefetcher, TrainingRun
 from .train import TrainResult
 
 
-def teacher_losses(teacher: str):
-    """(the teacher's card, its loss options, its style image)."""
+def teacher_losses(teacher: str, style_boost: float = 1.0):
+    """(the teacher's card, its loss options with the style weight times ``style_boost``,
+    its style image)."""
     card = read_card(resolve_model(teacher)[1])
     if not card.get("loss_network"):
         raise ConfigError(f"{teacher} has no model card recording its losses; distil a model trained here "
@@ -48,14 +54,17 @@ def teacher_losses(teacher: str):
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {teacher} is not here ({style or 'not named in its card'}); "
                           "distil from where its card's style path resolves")
-    return card, options_from_card(card, jitter=0), style
+    options = options_from_card(card, jitter=0)
+    if style_boost != 1.0:
+        options = replace(options, style_weight=options.loss_settings()["style_weight"] * style_boost)
+    return card, options, style
 
 
 def distill(config: DistillConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:
     """Train a fast student of ``config.teacher``; returns where its model and run files went."""
     if not 0 <= config.pair_share <= 1:
         raise ConfigError(f"pair share must be between 0 and 1, got {config.pair_share}")
-    card, losses, style = teacher_losses(config.teacher)
+    card, losses, style = teacher_losses(config.teacher, config.style_boost)
     run = TrainingRun(config, "distill", init_model=None, channels=config.channels,
                       residual_blocks=config.residual_blocks, end_kernel=config.end_kernel,
                       crop_px=config.image_size, photo_px=config.photo_size)
