@@ -28,7 +28,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import held_out_photos  # noqa: E402
-from benchmarks.results import header, write_section  # noqa: E402
+from benchmarks.results import header, merge_store, write_section  # noqa: E402
 from videostyle.network.models import available_models, build_network, load_model  # noqa: E402
 from videostyle.plotting import image_grid  # noqa: E402
 from videostyle.training.criterion import build_perceptual_loss, options_from_card  # noqa: E402
@@ -102,10 +102,8 @@ def main() -> None:
         fresh[style] = {**evaluate(style, f"{style}-fast", args.photos, args.size, sheet=True),
                         "command": "python " + " ".join(["benchmarks/fast_fidelity.py"] + sys.argv[1:]),
                         "date": datetime.date.today().isoformat()}
-    # read only now, so that runs of different styles side by side keep each other's rows
-    earlier = {r["style"]: r for r in json.loads(STORE.read_text())} if STORE.exists() else {}
-    earlier.update(fresh)
-    results = [earlier[s] for s in sorted(earlier)]
+    stored = merge_store(STORE, fresh)
+    results = [stored[s] for s in sorted(stored)]
     rows = ["| style | photos | PSNR vs teacher, mean (lowest) | teacher content | fast content | content ratio | "
             "teacher style | fast style | style ratio |", "|---|---|---|---|---|---|---|---|---|"]
     rows += [f"| {r['style']}-fast | {r['photos']} | {r['psnr_mean']:.1f} dB ({r['psnr_min']:.1f}) | "
@@ -120,7 +118,6 @@ def main() -> None:
         "against the photo; ratio: fast over teacher. Sheets: `examples/sheets/<style>-fast_vs_teacher_512.jpg`.\n",
         *rows, "", "Each row's run: " + "; ".join(f"{r['style']}: `{r['command']}` ({r['date']})"
                                                   for r in results) + "."]))
-    STORE.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

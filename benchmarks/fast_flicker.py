@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.fast_fidelity import load_student  # noqa: E402
 from benchmarks.flicker import MEDIA, frame_count, generated_clips, measure  # noqa: E402
-from benchmarks.results import header, write_section  # noqa: E402
+from benchmarks.results import header, merge_store, write_section  # noqa: E402
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
 from videostyle.network.models import available_models, load_model  # noqa: E402
 from videostyle.network.stylize import Stylizer  # noqa: E402
@@ -79,8 +78,7 @@ def main() -> None:
                             "precision": "bf16" if half else "fp32"}
     if args.fast:
         return
-    # read only now, so that runs of different styles side by side keep each other's rows
-    results = {**(json.loads(STORE.read_text()) if STORE.exists() else {}), **fresh}
+    results = merge_store(STORE, fresh)
     sections = []
     for style in sorted(results):
         r = results[style]
@@ -95,7 +93,6 @@ def main() -> None:
         header("Flicker of the fast models (`benchmarks/fast_flicker.py`)"),
         "Temporal warping error as in the flicker section (same clips, --max-size, lossless outputs), of each "
         "`-fast` model and the `-stable` twin it was distilled from.\n", *sections]))
-    STORE.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":

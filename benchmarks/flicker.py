@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import held_out_photos  # noqa: E402
-from benchmarks.results import header, write_section  # noqa: E402
+from benchmarks.results import header, merge_store, write_section  # noqa: E402
 from videostyle.media.decode import VideoSource  # noqa: E402
 from videostyle.media.encode import VideoEncoding  # noqa: E402
 from videostyle.media.images import flatten_alpha
@@ -277,8 +276,7 @@ def main() -> None:
                          *ramp_lines]
     if args.quick:
         return
-    store = ROOT / "benchmarks" / "flicker.json"
-    summary = {**(json.loads(store.read_text()) if store.exists() else {}), **summary}  # models of earlier runs stay
+    summary = merge_store(ROOT / "benchmarks" / "flicker.json", summary)  # models of earlier runs stay
     sections = [line for name in sorted(summary) for line in summary[name]["markdown"]]
     write_section("flicker", "\n".join([header("Flicker (`benchmarks/flicker.py`)"),
                                         "Temporal warping error (Lai et al. 2018; RGB in [0, 1]) of each output "
@@ -297,7 +295,6 @@ def main() -> None:
                                         "H.264 (GIF clips as GIFs), so that the error is the model's and a rerun "
                                         "reads the same (at CRF 18 libx264 wrote different streams from the same frames, "
                                         "and bikes.mp4's floor read from 0.00092 to 0.00155).\n", *sections]))
-    store.write_text(json.dumps(summary, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def main() -> None:
     flicker = json.loads(store.read_text()) if store.exists() else {}
     fidelity_store = ROOT / "examples" / "sheets" / "fast_fidelity.json"
     flicker_fast_store = ROOT / "benchmarks" / "flicker_fast.json"
-    fidelity = {r["style"]: r for r in json.loads(fidelity_store.read_text())} if fidelity_store.exists() else {}
+    fidelity = json.loads(fidelity_store.read_text()) if fidelity_store.exists() else {}
     flicker_fast = json.loads(flicker_fast_store.read_text()) if flicker_fast_store.exists() else {}
     speed_store = ROOT / "benchmarks" / "fast_speed.json"
     speed = json.loads(speed_store.read_text()) if speed_store.exists() else {}

@@ -127,14 +127,21 @@ STUDENTS = {"full (32, 5, 9x9)": (32, 5, 9), "24, 3, 5x5": (24, 3, 5), "16, 3, 5
             "8, 5, 5x5": (8, 5, 5), "8, 3, 5x5 (distill default, the -fast models)": (8, 3, 5)}
 
 
-def student_table(frames_per_size: int = 8) -> str:
-    """frames/s of network sizes (channels, residual blocks, end kernel) a student can
-    have, with each backend, at 854x480 and 1280x720, and the speed-up over the full net."""
+def cpu_backends() -> list[tuple[str, bool, str]]:
+    """(label, half, backend) of what can run here: torch fp32, ONNX Runtime fp32 where
+    it is installed, torch bf16 where the CPU has native bf16."""
     backends = [("torch fp32", False, "torch")]
     if onnxruntime_available():
         backends.append(("ONNX Runtime fp32", False, "onnxruntime"))
     if cpu_supports_bf16():
         backends.append(("torch bf16", True, "torch"))
+    return backends
+
+
+def student_table(frames_per_size: int = 8) -> str:
+    """frames/s of network sizes (channels, residual blocks, end kernel) a student can
+    have, with each backend, at 854x480 and 1280x720, and the speed-up over the full net."""
+    backends = cpu_backends()
     sizes = {k: v for k, v in SIZES.items() if k != "256x256"}
     rows = ["| network (channels, blocks, end kernel) | " + " | ".join(f"{s} {b[0]}" for s in sizes for b in backends)
             + " |", "|---|" + "---|" * (len(sizes) * len(backends))]
@@ -202,11 +209,7 @@ def fast_model_table(style: str, frames_720p: int = 48) -> tuple[str, dict]:
     """A shipped style and its ``-fast`` model: the bare network at 854x480 and 1280x720 and
     ``stylize_file`` end to end on a generated 1280x720 H.264 + AAC clip, each backend.
     Returns the table and the fast model's numbers (for its card)."""
-    backends = [("torch fp32", False, "torch")]
-    if onnxruntime_available():
-        backends.append(("ONNX Runtime fp32", False, "onnxruntime"))
-    if cpu_supports_bf16():
-        backends.append(("torch bf16", True, "torch"))
+    backends = cpu_backends()
     sizes = {k: v for k, v in SIZES.items() if k != "256x256"}
     columns = [f"{s} network" for s in sizes] + [f"1280x720 clip end to end ({frames_720p} frames)"]
     rows = ["| model | backend | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]

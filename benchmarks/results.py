@@ -7,6 +7,7 @@ Each script owns one section of RESULTS.md, between ``<!-- begin NAME -->`` and
 from __future__ import annotations
 
 import datetime
+import json
 import os
 import platform
 import re
@@ -43,6 +44,15 @@ def header(title: str) -> str:
     command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
     return (f"## {title}\n\n- date: {datetime.date.today().isoformat()}\n- machine: {machine()}\n"
             f"- command: `{command}`\n")
+
+
+def merge_store(path: Path, fresh: dict, indent: int = 2) -> dict:
+    """The JSON store at ``path`` (entries by model or style) with the ``fresh`` entries in
+    place of theirs, written back and returned. Read only now, when the run writes, so that
+    runs of different models side by side (one per core) keep each other's entries."""
+    merged = {**(json.loads(path.read_text()) if path.exists() else {}), **fresh}
+    path.write_text(json.dumps(merged, indent=indent) + "\n")
+    return merged
 
 
 def write_section(name: str, markdown: str) -> None:

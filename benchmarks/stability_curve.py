@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.flicker import MEDIA, frame_count, generated_clips, losses_on_photos, measure  # noqa: E402
-from benchmarks.results import header, write_section  # noqa: E402
+from benchmarks.results import header, merge_store, write_section  # noqa: E402
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
 from videostyle.network.models import available_models, load_blend  # noqa: E402
 from videostyle.network.stylize import Stylizer  # noqa: E402
@@ -90,11 +89,10 @@ def main() -> None:
         clips = ([] if args.camera_only else sorted(MEDIA.iterdir())) + generated_clips(tmp)
         clips = [c for c in clips if frame_count(c) >= 2]
         results = {name: curve(name, points, clips, tmp, args.max_size, half) for name in names}
-    store = ROOT / "benchmarks" / "stability.json"  # models measured in earlier runs stay, with their command
-    runs = {**(json.loads(store.read_text()) if store.exists() else {}),
-            **{name: {"command": command, "date": str(datetime.date.today()), "rows": rows}
-               for name, rows in results.items()}}
-    store.write_text(json.dumps(runs, indent=1) + "\n")
+    # models measured in earlier runs stay, with their command
+    runs = merge_store(ROOT / "benchmarks" / "stability.json",
+                       {name: {"command": command, "date": str(datetime.date.today()), "rows": rows}
+                        for name, rows in results.items()}, indent=1)
     results = {name: run["rows"] for name, run in sorted(runs.items())}
     png = ROOT / "docs" / "stability-curve.png"
     plot(results, png)
