@@ -99,3 +99,16 @@ def test_style_boost_multiplies_the_teacher_cards_style_weight(teacher):
     _, boosted, _ = teacher_losses(str(teacher), style_boost=1.5)
     assert boosted.loss_settings()["style_weight"] == pytest.approx(1.5 * plain.loss_settings()["style_weight"])
     assert boosted.loss_settings()["content_weight"] == plain.loss_settings()["content_weight"]
+
+
+def test_finetune_boosts_the_cards_style_weight_unless_one_is_given(teacher, photos):  # noqa: F811
+    """finetune and distill share the boost (criterion.with_style_boost)."""
+    from videostyle.config import FinetuneConfig
+    from videostyle.training.finetune import resolve_losses
+
+    card = json.loads(teacher.with_suffix(".json").read_text())
+    base = FinetuneConfig(model=str(teacher), data=str(photos), out="x.pth")
+    plain = resolve_losses(replace(base, style_boost=1.0), card)[0].loss_settings()["style_weight"]
+    boosted = resolve_losses(replace(base, style_boost=1.5), card)[0].loss_settings()["style_weight"]
+    given = resolve_losses(replace(base, style_boost=1.5, style_weight=3.0), card)[0].loss_settings()["style_weight"]
+    assert boosted == pytest.approx(1.5 * plain) and given == 3.0

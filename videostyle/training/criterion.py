@@ -3,6 +3,8 @@ style image at its size, and the layers and weights."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from ..config import LOSS_DEFAULTS, LossOptions
@@ -61,3 +63,11 @@ def options_from_card(card: dict, loss_net: str | None = None, **given) -> LossO
     settings.setdefault("antialias", True if recorded_antialias is None else bool(recorded_antialias))
     settings.setdefault("style_size", card.get("style", {}).get("style_size") or 512)
     return LossOptions(loss_net=loss_net, **settings)
+
+
+def with_style_boost(options: LossOptions, boost: float) -> LossOptions:
+    """``options`` with the style weight (given, or the loss network's default) times
+    ``boost``: finetune and distill raise it against the pull of their temporal terms."""
+    if boost == 1.0:
+        return options
+    return replace(options, style_weight=options.loss_settings()["style_weight"] * boost)

@@ -22,7 +22,6 @@ exact resume work as in :mod:`.train`.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -38,7 +37,7 @@ from ..temporal.losses import output_temporal_loss
 from ..temporal.motion import synthetic_pairs
 from . import checkpoints
 from .cards import distill_card
-from .criterion import build_perceptual_loss, options_from_card
+from .criterion import build_perceptual_loss, options_from_card, with_style_boost
 from .loop import Prefetcher, TrainingRun
 from .train import TrainResult
 
@@ -54,10 +53,7 @@ def teacher_losses(teacher: str, style_boost: float = 1.0):
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {teacher} is not here ({style or 'not named in its card'}); "
                           "distil from where its card's style path resolves")
-    options = options_from_card(card, jitter=0)
-    if style_boost != 1.0:
-        options = replace(options, style_weight=options.loss_settings()["style_weight"] * style_boost)
-    return card, options, style
+    return card, with_style_boost(options_from_card(card, jitter=0), style_boost), style
 
 
 def distill(config: DistillConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:

@@ -19,7 +19,6 @@ consecutive frames of real clips. Samples, checkpoints and exact resume work as 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -36,7 +35,7 @@ from ..temporal.motion import synthetic_pairs
 from ..temporal.video_pairs import VideoPairs
 from . import checkpoints
 from .cards import finetune_card
-from .criterion import LOSS_FIELDS, build_perceptual_loss, options_from_card
+from .criterion import LOSS_FIELDS, build_perceptual_loss, options_from_card, with_style_boost
 from .loop import Prefetcher, TrainingRun
 from .train import TrainResult
 
@@ -49,8 +48,8 @@ def resolve_losses(config: FinetuneConfig, card: dict) -> tuple[LossOptions, str
     options = options_from_card(card, config.loss_net, vgg_weights=config.vgg_weights,
                                 pretrained_loss_net=config.pretrained_loss_net, antialias=config.antialias,
                                 style_size=config.style_size, jitter=config.jitter, **given)
-    if config.style_weight is None and config.style_boost != 1.0:
-        options = replace(options, style_weight=options.loss_settings()["style_weight"] * config.style_boost)
+    if config.style_weight is None:
+        options = with_style_boost(options, config.style_boost)
     style = config.style or card.get("style", {}).get("path")
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {config.model} is not known here "
