@@ -12,6 +12,7 @@ the same name, the card records the git revision that holds them
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import subprocess
@@ -56,7 +57,12 @@ def retarget(command: str, name: str, replacements: dict[str, str]) -> str:
 
 
 def main() -> None:
-    source, name = Path(sys.argv[1]), sys.argv[2]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("source", type=Path, help="the run's output .pth, with its .json card beside it")
+    parser.add_argument("name", help="the shipped name (models/NAME.pth)")
+    args = parser.parse_args()
+    source, name = args.source, args.name
     state, architecture, _ = read_weights(source)
     card = json.loads(source.with_suffix(".json").read_text())
     target = ROOT / "models" / f"{name}.pth"

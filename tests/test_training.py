@@ -107,6 +107,26 @@ def test_resume_is_exact(tmp_path, photos, style_image):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_lr_decay_lowers_the_rate_over_the_last_steps_and_a_resume_repeats_it(tmp_path, photos, style_image):
+    """--lr-decay-steps 2 of 4: steps 3 and 4 at lr and lr/2; resumed at step 2 (before
+    the decay) the run ends on the same weights, and the card's command names the decay."""
+    lr = 1e-3
+    full = train(tiny_config(tmp_path / "full", photos, style_image, iterations=4, lr=lr, lr_decay_steps=2))
+    state = torch.load(full.run_dir / "checkpoints" / "step_000004.pt", weights_only=True)
+    assert [g["lr"] for g in state["optimizer"]["param_groups"]] == [lr / 2]
+    checkpoint = full.run_dir / "checkpoints" / "step_000002.pt"
+    resumed = train(tiny_config(tmp_path / "resumed", photos, style_image, iterations=4, lr=lr, lr_decay_steps=2,
+                                resume=str(checkpoint)))
+    a = torch.load(full.model_path, weights_only=True)
+    b = torch.load(resumed.model_path, weights_only=True)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    constant = train(tiny_config(tmp_path / "constant", photos, style_image, iterations=4, lr=lr))
+    c = torch.load(constant.model_path, weights_only=True)
+    assert not all(torch.equal(a[k], c[k]) for k in a)
+    card = json.loads(full.model_path.with_suffix(".json").read_text())
+    assert card["training"]["lr_decay_steps"] == 2 and "--lr-decay-steps 2" in card["training"]["command"]
+
+
 def test_training_reduces_the_loss(tmp_path, photos, style_image):
     result = train(tiny_config(tmp_path, photos, style_image, iterations=60, sample_every=100,
                                checkpoint_every=100, lr=1e-2))

@@ -134,6 +134,9 @@ def add_loop_options(p: argparse.ArgumentParser, config: type, steps_help: str) 
                    help="images per step per process (default: %(default)s)")
     g.add_argument("--lr", type=positive_float, default=default(config, "lr"),
                    help="Adam learning rate (default: %(default)s)")
+    g.add_argument("--lr-decay-steps", type=non_negative_int, default=default(config, "lr_decay_steps"),
+                   help="over the last this many steps the learning rate falls linearly to zero; 0 = constant "
+                   "(default: %(default)s)")
     g.add_argument("--sample-every", type=positive_int, default=default(config, "sample_every"),
                    help="steps between sample grids (default: %(default)s)")
     g.add_argument("--eval-every", type=non_negative_int, default=default(config, "eval_every"),
@@ -154,6 +157,7 @@ def add_loop_options(p: argparse.ArgumentParser, config: type, steps_help: str) 
 
 def loop_kwargs(args) -> dict:
     return dict(iterations=args.iterations, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                lr_decay_steps=args.lr_decay_steps,
                 sample_every=args.sample_every, eval_every=args.eval_every, checkpoint_every=args.checkpoint_every,
                 run_dir=args.run_dir, resume=args.resume, seed=args.seed, device=args.device, amp=args.amp,
                 holdout=args.holdout, val_images=tuple(args.val_images))

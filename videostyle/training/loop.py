@@ -39,12 +39,17 @@ Report = Callable[[int, dict], None]
 
 
 def optimise(optimizer: torch.optim.Optimizer, start: int, steps: int, step_loss: StepLoss,
-             report: Report | None = None, after_step: Callable[[], None] | None = None) -> dict[str, float]:
+             report: Report | None = None, after_step: Callable[[], None] | None = None,
+             lr_at: Callable[[int], float] | None = None) -> dict[str, float]:
     """Steps ``start`` .. ``steps - 1``: ``step_loss(step)`` gives (loss, parts), the loss
     is minimised one step, and ``report(done, parts)`` sees the parts as floats. Returns
-    the last step's parts."""
+    the last step's parts. ``lr_at(step)``, when given, sets every group's learning rate
+    before each step (a resumed optimizer's saved rate is overwritten, not trusted)."""
     parts: dict[str, float] = {}
     for step in range(start, steps):
+        if lr_at is not None:
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step)
         loss, raw = step_loss(step)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -71,6 +76,15 @@ def resolve_amp(amp: bool | None, device: torch.device) -> torch.dtype | None:
             raise ConfigError(f"{error.reason}; leave out --amp to train in fp32 here") from error
     log.info("training in %s", describe_precision(device, dtype))
     return dtype
+
+
+def learning_rate(lr: float, decay_steps: int, steps: int, step: int) -> float:
+    """The rate of step ``step`` (0-based) of ``steps``: ``lr``, falling linearly over the
+    last ``decay_steps`` steps so that the last step takes ``lr / decay_steps``."""
+    left = steps - step  # this step and those after it
+    if decay_steps <= 0 or left > decay_steps:
+        return lr
+    return lr * left / decay_steps
 
 
 def total_steps(config, n_images: int, world: int) -> int:
@@ -257,7 +271,9 @@ class TrainingRun:
             # learning rate, which from trained weights reads as a large jump
             self.progress.start(criterion)
         self.model.train()
-        parts = optimise(self.optimizer, self.start, self.steps, step_loss, report)
+        decay = self.config.lr_decay_steps
+        parts = optimise(self.optimizer, self.start, self.steps, step_loss, report,
+                         lr_at=lambda step: learning_rate(self.config.lr, decay, self.steps, step))
         if not parts:  # resumed at its last step: the losses of that step, as logged
             trained = [row for row in self.history if "total" in row]
             parts = {k: v for k, v in trained[-1].items() if k != "step" and not k.startswith("heldout/")

@@ -1,0 +1,54 @@
+"""Held-out content and style losses of several training runs in one picture.
+
+Each run folder (``<out>_run/`` of ``train``, ``finetune`` or ``distill``) logs its
+held-out losses in ``losses.csv`` every ``--eval-every`` steps; its own
+``held_out_curve.png`` shows one run. This puts runs side by side (content above, style
+below), from ``--from-step`` on, for the docs.
+
+    python benchmarks/held_out_curves.py RUN_DIR [RUN_DIR ...] --out docs/curves.png [--from-step 1500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from videostyle.plotting import line_plot  # noqa: E402
+
+
+def held_out(run: Path, from_step: int) -> dict[str, tuple[list[int], list[float]]]:
+    """``{"content": (steps, losses), "style": (steps, losses)}`` of one run folder."""
+    with open(run / "losses.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r.get("heldout/content") and int(r["step"]) >= from_step]
+    steps = [int(r["step"]) for r in rows]
+    return {part: (steps, [float(r[f"heldout/{part}"]) for r in rows]) for part in ("content", "style")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs", nargs="+", type=Path, help="run folders with a losses.csv")
+    parser.add_argument("--names", nargs="*", help="one label per run (default: the folder names)")
+    parser.add_argument("--out", type=Path, required=True, help="PNG to write")
+    parser.add_argument("--from-step", type=int, default=0)
+    args = parser.parse_args()
+    names = args.names or [run.name.removesuffix("_run") for run in args.runs]
+    if len(names) != len(args.runs):
+        parser.error("give one --names label per run")
+    curves = {name: held_out(run, args.from_step) for name, run in zip(names, args.runs)}
+    panels = [line_plot({name: c[part] for name, c in curves.items()}, f"held-out {part} loss", "step", part)
+              for part in ("content", "style")]
+    sheet = Image.new("RGB", (panels[0].width, sum(p.height for p in panels)), "white")
+    for i, panel in enumerate(panels):
+        sheet.paste(panel, (0, i * panels[0].height))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
