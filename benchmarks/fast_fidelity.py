@@ -29,7 +29,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.quality import held_out_photos  # noqa: E402
 from benchmarks.results import header, merge_store, write_section  # noqa: E402
-from videostyle.network.models import available_models, build_network, load_model  # noqa: E402
+from videostyle.network.models import available_models, load_model  # noqa: E402
 from videostyle.plotting import image_grid  # noqa: E402
 from videostyle.training.criterion import build_perceptual_loss, options_from_card  # noqa: E402
 from videostyle.training.evaluation import stylize_photo  # noqa: E402
@@ -45,21 +45,14 @@ def psnr_8bit(a: torch.Tensor, b: torch.Tensor) -> float:
     return math.inf if mse == 0 else 10 * math.log10(255 ** 2 / mse)
 
 
-def load_student(spec: str) -> torch.nn.Module:
-    """A shipped or saved model, or a distillation checkpoint (screening a run)."""
-    if spec.endswith(".pt"):
-        state = torch.load(spec, map_location="cpu", weights_only=True)
-        return build_network(state["model"], state["architecture"]).eval()
-    return load_model(spec)
-
-
 def evaluate(style: str, student_spec: str, photos: int, size: int, sheet: bool) -> dict:
     models = available_models()
     teacher_name = f"{style}-stable"
     teacher_card = models[teacher_name].card
     criterion = build_perceptual_loss(options_from_card(teacher_card, jitter=0),
                                       str(SHARED / "styles" / teacher_card["style"]["image"]), torch.device("cpu"))
-    teacher, student = load_model(teacher_name), load_student(student_spec)
+    # load_model also reads a distillation checkpoint (.pt), for screening a run
+    teacher, student = load_model(teacher_name), load_model(student_spec)
     rows, labels, measured = [], [], []
     for label, photo in held_out_photos(teacher_card, photos, size):
         outputs = [stylize_photo(net, photo, torch.device("cpu")) for net in (teacher, student)]

@@ -23,7 +23,6 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks.fast_fidelity import load_student  # noqa: E402
 from benchmarks.flicker import MEDIA, frame_count, generated_clips, measure  # noqa: E402
 from benchmarks.results import header, merge_store, write_section  # noqa: E402
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
@@ -36,7 +35,7 @@ STORE = ROOT / "benchmarks" / "flicker_fast.json"
 
 def compare(style: str, fast_spec: str, clips: list[Path], frames: dict, tmp: Path, max_size: int, half: bool) -> dict:
     stylizers = {"stable": Stylizer(load_model(f"{style}-stable"), "cpu", half=half),
-                 "fast": Stylizer(load_student(fast_spec), "cpu", half=half)}
+                 "fast": Stylizer(load_model(fast_spec), "cpu", half=half)}
     rows = []
     for clip in clips:
         suffix = ".gif" if clip.suffix == ".gif" else ".mkv"

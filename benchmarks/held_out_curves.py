@@ -21,12 +21,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from videostyle.plotting import line_plot  # noqa: E402
 
 
-def held_out(run: Path, from_step: int) -> dict[str, tuple[list[int], list[float]]]:
-    """``{"content": (steps, losses), "style": (steps, losses)}`` of one run folder."""
+def held_out_rows(run: Path) -> list[dict[str, float]]:
+    """The rows of a run folder's ``losses.csv`` that carry held-out losses, as floats
+    (empty cells left out)."""
     with open(run / "losses.csv", newline="") as f:
-        rows = [r for r in csv.DictReader(f) if r.get("heldout/content") and int(r["step"]) >= from_step]
-    steps = [int(r["step"]) for r in rows]
-    return {part: (steps, [float(r[f"heldout/{part}"]) for r in rows]) for part in ("content", "style")}
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)
+                if row.get("heldout/content")]
+
+
+def stacked(panels: list[Image.Image]) -> Image.Image:
+    """Panels of one width, one above the other."""
+    sheet = Image.new("RGB", (panels[0].width, sum(p.height for p in panels)), "white")
+    top = 0
+    for panel in panels:
+        sheet.paste(panel, (0, top))
+        top += panel.height
+    return sheet
 
 
 def main() -> None:
@@ -39,14 +49,13 @@ def main() -> None:
     names = args.names or [run.name.removesuffix("_run") for run in args.runs]
     if len(names) != len(args.runs):
         parser.error("give one --names label per run")
-    curves = {name: held_out(run, args.from_step) for name, run in zip(names, args.runs)}
-    panels = [line_plot({name: c[part] for name, c in curves.items()}, f"held-out {part} loss", "step", part)
+    rows = {name: [r for r in held_out_rows(run) if r["step"] >= args.from_step]
+            for name, run in zip(names, args.runs)}
+    panels = [line_plot({name: ([r["step"] for r in rs], [r[f"heldout/{part}"] for r in rs])
+                         for name, rs in rows.items()}, f"held-out {part} loss", "step", part)
               for part in ("content", "style")]
-    sheet = Image.new("RGB", (panels[0].width, sum(p.height for p in panels)), "white")
-    for i, panel in enumerate(panels):
-        sheet.paste(panel, (0, i * panels[0].height))
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    sheet.save(args.out)
+    stacked(panels).save(args.out)
     print(f"wrote {args.out}")
 
 

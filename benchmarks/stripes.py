@@ -16,14 +16,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from videostyle.network.models import build_network, load_model  # noqa: E402
-
-
-def network(name: str) -> torch.nn.Module:
-    if name.endswith(".pt"):  # a training checkpoint: weights and architecture inside
-        state = torch.load(name, map_location="cpu", weights_only=True)
-        return build_network(state["model"], state["architecture"], Path(name)).eval()
-    return load_model(name).eval()
+from videostyle.network.models import load_model  # noqa: E402
 
 
 def stripe_ratio(net: torch.nn.Module) -> float:
@@ -41,8 +34,8 @@ def main() -> None:
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     torch.set_num_threads(1)
-    for name in sys.argv[1:]:
-        print(f"{name}: {stripe_ratio(network(name)):.2f}", flush=True)
+    for name in sys.argv[1:]:  # a shipped name, a .pth, or a training checkpoint (load_model reads all three)
+        print(f"{name}: {stripe_ratio(load_model(name)):.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ setting's own loss gives the reference the ratios are taken against.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 import time
@@ -21,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.held_out_curves import held_out_rows, stacked  # noqa: E402
 from benchmarks.results import header, write_section  # noqa: E402
 from videostyle.config import TrainConfig  # noqa: E402
 from videostyle.network.devices import autocast, native_half_dtype  # noqa: E402
@@ -77,7 +76,7 @@ def start_offset_s(name: str, out: Path) -> float:
     if name not in CONTINUES:
         return 0.0
     parent, step = CONTINUES[name]
-    return next(p["elapsed_s"] for p in curve(out, parent) if int(p["step"]) == step)
+    return next(p["elapsed_s"] for p in held_out_rows(out / parent) if int(p["step"]) == step)
 
 
 def reference_key(cfg: TrainConfig) -> str:
@@ -104,12 +103,6 @@ def reference(cfg: TrainConfig, out: Path, steps: int = 200) -> dict:
     result["steps"] = steps
     path.write_text(json.dumps(result))
     return result
-
-
-def curve(out: Path, name: str) -> list[dict]:
-    with open(out / name / "losses.csv") as fh:
-        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(fh)
-                if row.get("heldout/content")]
 
 
 def step_seconds(crop: int, steps: int = 6) -> float:
@@ -145,7 +138,7 @@ def report(out: Path, names: list[str]) -> None:
             continue
         fields = SETTINGS[name][0]
         ref = reference(config(name, out), out)
-        points = curve(out, name)
+        points = held_out_rows(out / name)
         offset = 0.0
         if name in CONTINUES:
             parent, step = CONTINUES[name]
@@ -162,10 +155,7 @@ def report(out: Path, names: list[str]) -> None:
                         "ratio", log_y=True)
     style = line_plot(series_s, "held-out style loss / per-image optimisation's", "CPU hours (one thread)", "ratio",
                       log_y=True)
-    figure = Image.new("RGB", (content.width, content.height + style.height), "white")
-    figure.paste(content, (0, 0))
-    figure.paste(style, (0, content.height))
-    figure.save(ROOT / "docs" / "training-recipe.png")
+    stacked([content, style]).save(ROOT / "docs" / "training-recipe.png")
     write_section("train_recipe", "\n".join([
         header("Training recipes (`benchmarks/train_recipe.py`)"),
         "The `mosaic` style trained from scratch (batch 4, Adam 1e-3, EfficientNet-Lite0 loss network, bf16 where "
