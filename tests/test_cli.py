@@ -282,3 +282,19 @@ def test_finetune_help_shows_the_defaults_finetune_uses():
         assert finetune.get_default(dest) == value
         assert f"(default: {value})" in text, flag
     assert "(default: 0.001)" in " ".join(train.format_help().split())
+
+
+def test_distill_and_finetune_help_state_the_step_counts_their_configs_run():
+    # The step counts were literals in the CLI beside the ones in the configs; distill's
+    # default became 4000 (the shipped -fast models' steps), and help and run must agree.
+    from videostyle.cli import build_parser
+    from videostyle.config import DistillConfig, FinetuneConfig
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, config, required in (("distill", DistillConfig, dict(teacher="t", data="d", out="o")),
+                                   ("finetune", FinetuneConfig, dict(model="m", data="d", out="o"))):
+        text = " ".join(sub.choices[name].format_help().split())
+        assert f"optimizer steps (default: {config.DEFAULT_ITERATIONS})" in text, name
+        assert config(**required).steps_asked() == config.DEFAULT_ITERATIONS
+        assert config(**required, iterations=7).steps_asked() == 7
+    assert DistillConfig.DEFAULT_ITERATIONS == 4000

@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
                    default=default(DistillConfig, "photo_size"),
                    help="crops are cut from photos scaled to a short side of MIN-MAX px (default: %s)"
                    % ",".join(map(str, default(DistillConfig, "photo_size"))))
-    add_loop_options(p, DistillConfig, "2000")
+    add_loop_options(p, DistillConfig, str(DistillConfig.DEFAULT_ITERATIONS))
     add_common(p)
 
 

@@ -83,7 +83,7 @@ def add_parser(sub) -> None:
                    "from black do not flash; 0 = off (default: %(default)s)")
     add_loss_options(p)
     p.set_defaults(loss_net=None)
-    add_loop_options(p, FinetuneConfig, "900")
+    add_loop_options(p, FinetuneConfig, str(FinetuneConfig.DEFAULT_ITERATIONS))
     add_common(p)
 
 
