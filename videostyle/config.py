@@ -154,7 +154,7 @@ class LoopOptions:
     """The optimisation loop and its logging, shared by train and finetune."""
 
     batch_size: int = 4
-    iterations: int | None = None  # None: the recipe's (train) or the config's DEFAULT_ITERATIONS
+    iterations: int | None = None  # None: see steps_asked
     epochs: float | None = None  # when given, replaces iterations
     lr: float = 1e-3
     # > 0: over the last this many steps the learning rate falls linearly to zero. An
@@ -175,6 +175,12 @@ class LoopOptions:
     channels_last: bool = True
     holdout: int = 8  # photos kept out of training for samples and held-out losses
     val_images: tuple[str, ...] = ()
+    # steps when ``iterations`` and ``epochs`` are not given: each command's own, read by
+    # its --help as well (train overrides steps_asked with its loss network's recipe)
+    DEFAULT_ITERATIONS: ClassVar[int]
+
+    def steps_asked(self) -> int:
+        return self.iterations or self.DEFAULT_ITERATIONS
 
     def run_folder(self) -> Path:
         out = Path(self.out)  # type: ignore[attr-defined]  (every loop config has ``out``)
@@ -276,9 +282,6 @@ class FinetuneConfig(LoopOptions, LossOptions):
 
     DEFAULT_ITERATIONS: ClassVar[int] = 900
 
-    def steps_asked(self) -> int:
-        return self.iterations or self.DEFAULT_ITERATIONS
-
 
 @dataclass(frozen=True, kw_only=True)
 class DistillConfig(LoopOptions):
@@ -310,9 +313,6 @@ class DistillConfig(LoopOptions):
     # 4000, not 2000: from step 2000 to 4000 the shipped students' style loss fell another
     # 6-12 % at 512 px, PSNR rose and flicker stayed below the teacher's (docs/fast-models.md)
     DEFAULT_ITERATIONS: ClassVar[int] = 4000
-
-    def steps_asked(self) -> int:
-        return self.iterations or self.DEFAULT_ITERATIONS
 
 
 @dataclass(frozen=True, kw_only=True)
