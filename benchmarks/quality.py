@@ -9,6 +9,13 @@ their ratios, written to RESULTS.md (at 256 px).
 
     python benchmarks/quality.py [MODEL ...] [--photos 8] [--steps 200] [--size 256]
     python benchmarks/quality.py [MODEL ...] --size 512 --no-reference   # the network alone, larger
+    python benchmarks/quality.py MODEL --weights RUN/checkpoints/step_003750.pt   # a candidate, before shipping
+
+With ``--weights`` the network comes from that file (a training checkpoint or a .pth)
+and is measured against the per-image optimisation already stored for MODEL: that
+optimisation depends only on the photos and the loss settings, not on the network, so a
+candidate's ratios cost seconds instead of the optimisation's minutes. Nothing is
+written unless ``--sheet PATH`` asks for the sheet.
 """
 
 from __future__ import annotations
@@ -54,13 +61,14 @@ def held_out_photos(card: dict, count: int, size: int) -> list[tuple[str, torch.
     return out
 
 
-def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = True) -> dict:
+def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = True,
+             weights: str | None = None, sheet: Path | None = None) -> dict:
     info = available_models()[name]
     card = info.card
     style = SHARED / "styles" / card["style"]["image"]
     criterion = build_perceptual_loss(options_from_card(card, jitter=0), str(style), torch.device("cpu"))
     optimise_criterion = build_perceptual_loss(options_from_card(card, jitter=3), str(style), torch.device("cpu"))
-    net = load_model(name)
+    net = load_model(weights or name)
     rows, labels, fast_parts, slow_parts = [], [], [], []
     style_image = Image.open(style).convert("RGB")
     for label, content in held_out_photos(card, photos, size):
@@ -68,7 +76,7 @@ def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = Tr
         with torch.no_grad():
             _, parts = criterion(fast, content)
         fast_parts.append({k: float(v) for k, v in parts.items()})
-        if not reference:
+        if not reference or weights:
             rows.append([content[0], style_image, fast[0]])
             labels.append(label)
             continue
@@ -81,12 +89,17 @@ def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = Tr
         labels.append(label)
         print(name, label, {k: round(fast_parts[-1][k], 4) for k in ("content", "style")},
               {k: round(slow_parts[-1][k], 4) for k in ("content", "style")}, flush=True)
-    sheets = ROOT / "examples" / "sheets"
-    sheets.mkdir(parents=True, exist_ok=True)
-    columns = ["content (held out)", f"style: {card['style']['image']}", f"videostyle {name}",
-               "per-image optimisation"][:len(rows[0])]
-    image_grid(rows, labels, columns, cell=size).save(sheets / f"{name}_{size}.jpg", quality=88)
+    columns = ["content (held out)", f"style: {card['style']['image']}",
+               f"videostyle {Path(weights).name if weights else name}", "per-image optimisation"][:len(rows[0])]
+    if sheet is None and not weights:
+        sheet = ROOT / "examples" / "sheets" / f"{name}_{size}.jpg"
+    if sheet is not None:
+        sheet.parent.mkdir(parents=True, exist_ok=True)
+        image_grid(rows, labels, columns, cell=size).save(sheet, quality=88)
     mean = lambda parts, key: float(np.mean([p[key] for p in parts]))  # noqa: E731
+    if weights:
+        return {"model": name, "weights": weights, "photos": len(rows),
+                "fast_content": mean(fast_parts, "content"), "fast_style": mean(fast_parts, "style")}
     if not reference:
         return {}
     return {"model": name, "photos": len(rows), "fast_content": mean(fast_parts, "content"),
@@ -102,8 +115,25 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=256, help="long side of the photos")
     parser.add_argument("--no-reference", dest="reference", action="store_false",
                         help="sheets of the network alone: no per-image optimisation, no table")
+    parser.add_argument("--weights", metavar="PATH",
+                        help="with one MODEL: measure this checkpoint or .pth against MODEL's stored optimisation")
+    parser.add_argument("--sheet", type=Path, metavar="PATH", help="with --weights: write its sheet here")
     args = parser.parse_args()
     torch.manual_seed(0)
+    store = ROOT / "examples" / "sheets" / "losses.json"
+    if args.weights:
+        if len(args.models) != 1:
+            parser.error("--weights takes exactly one MODEL (whose stored optimisation it is measured against)")
+        stored = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
+        ref = stored.get(args.models[0])
+        if ref is None or ref.get("size") != args.size or ref.get("photos") != args.photos + 4:
+            parser.error(f"no stored optimisation of {args.models[0]} at {args.size} px with {args.photos} photos: "
+                         f"run `python benchmarks/quality.py {args.models[0]} --photos {args.photos} --size {args.size}` first")
+        row = evaluate(args.models[0], args.photos, args.steps, args.size, weights=args.weights, sheet=args.sheet)
+        row.update(content_ratio=round(row["fast_content"] / ref["slow_content"], 3),
+                   style_ratio=round(row["fast_style"] / ref["slow_style"], 3), reference=ref.get("command"))
+        print(json.dumps(row, indent=2))
+        return
     names = args.models or [n for n in available_models() if not n.endswith("-stable")]
     if not args.reference:
         for name in names:
@@ -114,7 +144,6 @@ def main() -> None:
                     "date": datetime.date.today().isoformat()} for name in names}
     # Models measured in earlier runs keep their rows. Read only now, so that runs of
     # different models side by side (one per core) do not drop each other's rows.
-    store = ROOT / "examples" / "sheets" / "losses.json"
     earlier = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
     earlier.update(fresh)
     results = [earlier[n] for n in sorted(earlier)]
