@@ -1,7 +1,9 @@
 """Write the measured numbers into the shipped model cards (``models/<name>.json``/``.md``):
 held-out losses from ``examples/sheets/losses.json`` (``benchmarks/quality.py``), flicker
 from ``benchmarks/flicker.json`` (``benchmarks/flicker.py``), and the sample images that
-exist under ``examples/``. Run after those benchmarks; the weights are not touched.
+exist under ``examples/``; ``-fast`` cards also get fidelity, flicker and the speed of
+their architecture (``benchmarks/fast_speed.json``, ``benchmarks/pipeline_speed.py``).
+Run after those benchmarks; the weights are not touched.
 
     python benchmarks/model_cards.py
 """
@@ -14,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from benchmarks.pipeline_speed import architecture_label  # noqa: E402
 from videostyle.training.checkpoints import write_card  # noqa: E402
 
 
@@ -63,10 +66,14 @@ def fast_card(card: dict, style: str, fidelity: dict, flicker: dict, speed: dict
                            "worst_clip_fast_over_teacher": round(f["worst"], 3),
                            "clips_at_or_below_teacher": f["clips_at_most_1"],
                            "measured_by": "benchmarks/fast_flicker.py (per-clip table in benchmarks/RESULTS.md)"}
-    if speed:
-        card["speed"] = {**{k: speed[k] for k in ("machine", "date", "measured_by")},
+    timed = speed.get("architectures", {}).get(architecture_label(card["architecture"]))
+    if timed:
+        card["speed"] = {**{k: speed[k] for k in ("machine", "date", "measured_by")}, "timed_model": timed["timed_model"],
                          **{f"{backend}, {column}": f"{v['frames_per_s']} frames/s ({v['over_full']}x the full network)"
-                            for backend, columns in speed["frames_per_s"].items() for column, v in columns.items()}}
+                            for backend, columns in timed["frames_per_s"].items() for column, v in columns.items()}}
+    else:
+        # a new architecture: no speed rather than another architecture's
+        card.pop("speed", None)
 
 
 def main() -> None:

@@ -8,7 +8,9 @@ not depend on them).
    decoded frames, same process, same run (I/O overlap);
 3. frames/s of the network sizes a distilled student can have (random weights), and of a
    shipped style against its ``-fast`` model (bare network at 480p/720p, and end to end
-   on a 720p clip), each backend; the latter also go to ``fast_speed.json`` for the cards;
+   on a 720p clip), each backend, once per architecture among the shipped ``-fast`` models
+   (timed on the first style that has it); the latter also go to ``fast_speed.json``, keyed
+   by architecture, for the cards;
 4. peak memory of 100- and 1000-frame videos of the same size (separate processes; its own
    section, ``pipeline_memory``).
 
@@ -205,6 +207,23 @@ def overlap_table() -> str:
     return "\n".join(rows)
 
 
+def architecture_label(architecture: dict) -> str:
+    """The key of a ``-fast`` architecture in ``fast_speed.json`` (a card's ``architecture``)."""
+    kernel = architecture.get("end_kernel", 9)
+    return f"{architecture['channels']} channels, {architecture['residual_blocks']} residual blocks, " \
+           f"{kernel}x{kernel} end"
+
+
+def fast_architectures(only_style: str | None = None) -> dict[str, str]:
+    """Each architecture among the shipped ``-fast`` models, with the style timed for it
+    (the first in name order, or ``only_style``'s)."""
+    chosen: dict[str, str] = {}
+    for name, info in sorted(available_models().items()):
+        if name.endswith("-fast") and (only_style is None or name == f"{only_style}-fast"):
+            chosen.setdefault(architecture_label(info.card["architecture"]), name.removesuffix("-fast"))
+    return chosen
+
+
 def fast_model_table(style: str, frames_720p: int = 48) -> tuple[str, dict]:
     """A shipped style and its ``-fast`` model: the bare network at 854x480 and 1280x720 and
     ``stylize_file`` end to end on a generated 1280x720 H.264 + AAC clip, each backend.
@@ -305,8 +324,8 @@ def main() -> None:
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--memory-only", action="store_true", help="only the memory section")
     parser.add_argument("--skip-students", action="store_true")
-    parser.add_argument("--fast-style", default="mosaic", help="the shipped style whose -fast model is timed "
-                                                               "(all -fast models share one architecture)")
+    parser.add_argument("--fast-style", help="time only this style's -fast model (default: one style per "
+                                             "-fast architecture; models of the same architecture run alike)")
     args = parser.parse_args()
     if args.memory_only:
         write_memory()
@@ -323,14 +342,19 @@ def main() -> None:
     if not args.skip_students:
         parts += ["### Network sizes for fast students (frames/s, random weights; in brackets: over the full "
                   "network with the same backend)\n", student_table(), ""]
-    if f"{args.fast_style}-fast" in available_models():
-        table, fast = fast_model_table(args.fast_style)
-        parts += ["### Shipped full and fast models (frames/s; in brackets: over the full model with the same "
-                  "backend; every -fast model has this architecture)\n", table, ""]
-        # for the -fast cards (benchmarks/model_cards.py)
+    timed = {}
+    for label, style in fast_architectures(args.fast_style).items():
+        table, fast = fast_model_table(style)
+        parts += [f"### Shipped full and fast models: {style}-fast, {label} (frames/s; in brackets: over the "
+                  "full model with the same backend; every -fast model of this architecture runs alike)\n",
+                  table, ""]
+        timed[label] = {"timed_model": f"{style}-fast", "frames_per_s": fast}
+    if timed:
+        # for the -fast cards (benchmarks/model_cards.py); architectures not timed now keep their rows
+        earlier = json.loads(FAST_SPEED.read_text()).get("architectures", {}) if FAST_SPEED.exists() else {}
         FAST_SPEED.write_text(json.dumps({"machine": machine(), "date": datetime.date.today().isoformat(),
                                           "measured_by": "benchmarks/pipeline_speed.py (see benchmarks/RESULTS.md)",
-                                          "frames_per_s": fast}, indent=2) + "\n")
+                                          "architectures": {**earlier, **timed}}, indent=2) + "\n")
     write_section("pipeline_speed", "\n".join(parts))
     if not args.skip_memory:
         write_memory()
