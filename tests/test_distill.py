@@ -85,13 +85,14 @@ def test_a_teacher_without_a_card_is_refused_with_what_to_do(tmp_path, photos, t
 def test_the_distill_card_command_rebuilds_the_config():
     words = ["--teacher", "mosaic-stable", "--data", "photos", "--out", "f.pth", "--channels", "12",
              "--end-kernel", "3", "--pair-share", "0.25", "--temporal-weight", "100", "--style-boost", "1.5",
+             "--content-boost", "3",
              "--iterations", "500",
              "--batch-size", "16", "--no-amp"]
     parser = build_parser()
     config = distill_cli.config_from(parser.parse_args(["distill", *words]))
     again = shlex.split(command_line("distill", config))
     assert distill_cli.config_from(parser.parse_args(again[1:])) == config
-    assert np.isclose(config.pair_share, 0.25)
+    assert np.isclose(config.pair_share, 0.25) and config.content_boost == 3.0
 
 
 def test_style_boost_multiplies_the_teacher_cards_style_weight(teacher):
@@ -99,6 +100,14 @@ def test_style_boost_multiplies_the_teacher_cards_style_weight(teacher):
     _, boosted, _ = teacher_losses(str(teacher), style_boost=1.5)
     assert boosted.loss_settings()["style_weight"] == pytest.approx(1.5 * plain.loss_settings()["style_weight"])
     assert boosted.loss_settings()["content_weight"] == plain.loss_settings()["content_weight"]
+
+
+def test_content_boost_multiplies_only_the_teacher_cards_content_weight(teacher):
+    _, plain, _ = teacher_losses(str(teacher))
+    _, boosted, _ = teacher_losses(str(teacher), content_boost=3.0)
+    assert boosted.loss_settings()["content_weight"] == pytest.approx(3 * plain.loss_settings()["content_weight"])
+    assert boosted.loss_settings()["style_weight"] == plain.loss_settings()["style_weight"]
+    assert boosted.loss_settings()["tv_weight"] == plain.loss_settings()["tv_weight"]
 
 
 def test_finetune_boosts_the_cards_style_weight_unless_one_is_given(teacher, photos):  # noqa: F811

@@ -308,6 +308,7 @@ class DistillConfig(LoopOptions):
     pair_share: float = 0.5
     temporal_weight: float = 8000.0
     style_boost: float = 1.0  # the teacher card's style weight x this (the temporal term pulls against it)
+    content_boost: float = 1.0  # the teacher card's content weight x this (content = distance to the teacher)
     motion: Motion = Motion()
 
     # 4000, not 2000: from step 2000 to 4000 the shipped students' style loss fell another

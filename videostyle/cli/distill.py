@@ -40,6 +40,9 @@ def add_parser(sub) -> None:
     g.add_argument("--style-boost", type=non_negative_float, default=default(DistillConfig, "style_boost"),
                    help="the teacher card's style weight times this, against the pull of the temporal term "
                    "(default: %(default)s)")
+    g.add_argument("--content-boost", type=non_negative_float, default=default(DistillConfig, "content_boost"),
+                   help="the teacher card's content weight times this; content is measured against the "
+                   "teacher's output, so this pulls the student toward its teacher (default: %(default)s)")
     g.add_argument("--image-size", type=positive_int, default=default(DistillConfig, "image_size"),
                    help="training crop size (default: %(default)s)")
     g.add_argument("--photo-size", type=number_pair(int, 1, 1 << 16, "--photo-size"), metavar="MIN,MAX",
@@ -55,7 +58,7 @@ def config_from(args) -> DistillConfig:
                          channels=args.channels, residual_blocks=args.residual_blocks, end_kernel=args.end_kernel,
                          pixel_weight=args.pixel_weight, perceptual_weight=args.perceptual_weight,
                          pair_share=args.pair_share, temporal_weight=args.temporal_weight,
-                         style_boost=args.style_boost, motion=Motion(),
+                         style_boost=args.style_boost, content_boost=args.content_boost, motion=Motion(),
                          image_size=args.image_size, photo_size=args.photo_size, **loop_kwargs(args))
 
 

@@ -71,3 +71,11 @@ def with_style_boost(options: LossOptions, boost: float) -> LossOptions:
     if boost == 1.0:
         return options
     return replace(options, style_weight=options.loss_settings()["style_weight"] * boost)
+
+
+def with_content_boost(options: LossOptions, boost: float) -> LossOptions:
+    """``options`` with the content weight times ``boost``: distill measures content
+    against the teacher's output, so this pulls the student toward its teacher."""
+    if boost == 1.0:
+        return options
+    return replace(options, content_weight=options.loss_settings()["content_weight"] * boost)

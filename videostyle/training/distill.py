@@ -37,14 +37,14 @@ from ..temporal.losses import output_temporal_loss
 from ..temporal.motion import synthetic_pairs
 from . import checkpoints
 from .cards import distill_card
-from .criterion import build_perceptual_loss, options_from_card, with_style_boost
+from .criterion import build_perceptual_loss, options_from_card, with_content_boost, with_style_boost
 from .loop import Prefetcher, TrainingRun
 from .train import TrainResult
 
 
-def teacher_losses(teacher: str, style_boost: float = 1.0):
-    """(the teacher's card, its loss options with the style weight times ``style_boost``,
-    its style image)."""
+def teacher_losses(teacher: str, style_boost: float = 1.0, content_boost: float = 1.0):
+    """(the teacher's card, its loss options with the style and content weights times
+    ``style_boost`` and ``content_boost``, its style image)."""
     card = read_card(resolve_model(teacher)[1])
     if not card.get("loss_network"):
         raise ConfigError(f"{teacher} has no model card recording its losses; distil a model trained here "
@@ -53,14 +53,15 @@ def teacher_losses(teacher: str, style_boost: float = 1.0):
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {teacher} is not here ({style or 'not named in its card'}); "
                           "distil from where its card's style path resolves")
-    return card, with_style_boost(options_from_card(card, jitter=0), style_boost), style
+    options = with_content_boost(with_style_boost(options_from_card(card, jitter=0), style_boost), content_boost)
+    return card, options, style
 
 
 def distill(config: DistillConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:
     """Train a fast student of ``config.teacher``; returns where its model and run files went."""
     if not 0 <= config.pair_share <= 1:
         raise ConfigError(f"pair share must be between 0 and 1, got {config.pair_share}")
-    card, losses, style = teacher_losses(config.teacher, config.style_boost)
+    card, losses, style = teacher_losses(config.teacher, config.style_boost, config.content_boost)
     run = TrainingRun(config, "distill", init_model=None, channels=config.channels,
                       residual_blocks=config.residual_blocks, end_kernel=config.end_kernel,
                       crop_px=config.image_size, photo_px=config.photo_size)
