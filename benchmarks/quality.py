@@ -10,6 +10,7 @@ their ratios, written to RESULTS.md (at 256 px).
     python benchmarks/quality.py [MODEL ...] [--photos 8] [--steps 200] [--size 256]
     python benchmarks/quality.py [MODEL ...] --size 512 --no-reference   # the network alone, larger
     python benchmarks/quality.py MODEL --weights RUN/checkpoints/step_003750.pt   # a candidate, before shipping
+    python benchmarks/quality.py MODEL --weights CKPT --size 512 --no-reference --sheet out.jpg   # its sheet
 
 With ``--weights`` the network comes from that file (a training checkpoint or a .pth)
 and is measured against the per-image optimisation already stored for MODEL: that
@@ -124,6 +125,12 @@ def main() -> None:
     if args.weights:
         if len(args.models) != 1:
             parser.error("--weights takes exactly one MODEL (whose stored optimisation it is measured against)")
+        if not args.reference:  # a sheet of the candidate alone, at any size
+            if args.sheet is None:
+                parser.error("--weights with --no-reference writes only a sheet: give --sheet PATH")
+            evaluate(args.models[0], args.photos, args.steps, args.size, reference=False, weights=args.weights,
+                     sheet=args.sheet)
+            return
         stored = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
         ref = stored.get(args.models[0])
         if ref is None or ref.get("size") != args.size or ref.get("photos") != args.photos + 4:
