@@ -111,7 +111,7 @@ def test_content_boost_multiplies_only_the_teacher_cards_content_weight(teacher)
 
 
 def test_finetune_boosts_the_cards_style_weight_unless_one_is_given(teacher, photos):  # noqa: F811
-    """finetune and distill share the boost (criterion.with_style_boost)."""
+    """finetune and distill share the boost (criterion.with_boosts)."""
     from videostyle.config import FinetuneConfig
     from videostyle.training.finetune import resolve_losses
 

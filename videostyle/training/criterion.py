@@ -65,17 +65,12 @@ def options_from_card(card: dict, loss_net: str | None = None, **given) -> LossO
     return LossOptions(loss_net=loss_net, **settings)
 
 
-def with_style_boost(options: LossOptions, boost: float) -> LossOptions:
-    """``options`` with the style weight (given, or the loss network's default) times
-    ``boost``: finetune and distill raise it against the pull of their temporal terms."""
-    if boost == 1.0:
-        return options
-    return replace(options, style_weight=options.loss_settings()["style_weight"] * boost)
-
-
-def with_content_boost(options: LossOptions, boost: float) -> LossOptions:
-    """``options`` with the content weight times ``boost``: distill measures content
-    against the teacher's output, so this pulls the student toward its teacher."""
-    if boost == 1.0:
-        return options
-    return replace(options, content_weight=options.loss_settings()["content_weight"] * boost)
+def with_boosts(options: LossOptions, style: float = 1.0, content: float = 1.0) -> LossOptions:
+    """``options`` with the style and content weights (given, or the loss network's
+    defaults) times ``style`` and ``content``: finetune and distill raise the style weight
+    against the pull of their temporal terms; distill measures content against the
+    teacher's output, so raising that weight pulls the student toward its teacher."""
+    settings = options.loss_settings()
+    changes = {f"{name}_weight": settings[f"{name}_weight"] * boost
+               for name, boost in (("style", style), ("content", content)) if boost != 1.0}
+    return replace(options, **changes) if changes else options

@@ -37,7 +37,7 @@ from ..temporal.losses import output_temporal_loss
 from ..temporal.motion import synthetic_pairs
 from . import checkpoints
 from .cards import distill_card
-from .criterion import build_perceptual_loss, options_from_card, with_content_boost, with_style_boost
+from .criterion import build_perceptual_loss, options_from_card, with_boosts
 from .loop import Prefetcher, TrainingRun
 from .train import TrainResult
 
@@ -53,8 +53,7 @@ def teacher_losses(teacher: str, style_boost: float = 1.0, content_boost: float 
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {teacher} is not here ({style or 'not named in its card'}); "
                           "distil from where its card's style path resolves")
-    options = with_content_boost(with_style_boost(options_from_card(card, jitter=0), style_boost), content_boost)
-    return card, options, style
+    return card, with_boosts(options_from_card(card, jitter=0), style_boost, content_boost), style
 
 
 def distill(config: DistillConfig, progress: Callable[[int, int, dict], None] | None = None) -> TrainResult:

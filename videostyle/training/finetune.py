@@ -35,7 +35,7 @@ from ..temporal.motion import synthetic_pairs
 from ..temporal.video_pairs import VideoPairs
 from . import checkpoints
 from .cards import finetune_card
-from .criterion import LOSS_FIELDS, build_perceptual_loss, options_from_card, with_style_boost
+from .criterion import LOSS_FIELDS, build_perceptual_loss, options_from_card, with_boosts
 from .loop import Prefetcher, TrainingRun
 from .train import TrainResult
 
@@ -49,7 +49,7 @@ def resolve_losses(config: FinetuneConfig, card: dict) -> tuple[LossOptions, str
                                 pretrained_loss_net=config.pretrained_loss_net, antialias=config.antialias,
                                 style_size=config.style_size, jitter=config.jitter, **given)
     if config.style_weight is None:
-        options = with_style_boost(options, config.style_boost)
+        options = with_boosts(options, style=config.style_boost)
     style = config.style or card.get("style", {}).get("path")
     if not style or not Path(style).is_file():
         raise ConfigError(f"the style image of {config.model} is not known here "
