@@ -68,7 +68,8 @@ def fast_card(card: dict, style: str, fidelity: dict, flicker: dict, speed: dict
                            "measured_by": "benchmarks/fast_flicker.py (per-clip table in benchmarks/RESULTS.md)"}
     timed = speed.get("architectures", {}).get(architecture_label(card["architecture"]))
     if timed:
-        card["speed"] = {**{k: speed[k] for k in ("machine", "date", "measured_by")}, "timed_model": timed["timed_model"],
+        card["speed"] = {**{k: speed[k] for k in ("machine", "date", "measured_by")},
+                         "timed_model": timed["timed_model"],
                          **{f"{backend}, {column}": f"{v['frames_per_s']} frames/s ({v['over_full']}x the full network)"
                             for backend, columns in timed["frames_per_s"].items() for column, v in columns.items()}}
     else:

@@ -45,6 +45,12 @@ from videostyle.training.optimize import optimize_image  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SKIMAGE_PHOTOS = ("astronaut", "coffee", "rocket", "chelsea")
+STORE = ROOT / "examples" / "sheets" / "losses.json"
+
+
+def stored_results() -> dict[str, dict]:
+    """The rows of earlier runs, by model (each with its per-image optimisation)."""
+    return {r["model"]: r for r in json.loads(STORE.read_text())} if STORE.exists() else {}
 
 
 def held_out_photos(card: dict, count: int, size: int) -> list[tuple[str, torch.Tensor]]:
@@ -68,7 +74,9 @@ def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = Tr
     card = info.card
     style = SHARED / "styles" / card["style"]["image"]
     criterion = build_perceptual_loss(options_from_card(card, jitter=0), str(style), torch.device("cpu"))
-    optimise_criterion = build_perceptual_loss(options_from_card(card, jitter=3), str(style), torch.device("cpu"))
+    optimise = reference and not weights  # a candidate is measured against the stored optimisation
+    optimise_criterion = build_perceptual_loss(options_from_card(card, jitter=3), str(style),
+                                               torch.device("cpu")) if optimise else None
     net = load_model(weights or name)
     rows, labels, fast_parts, slow_parts = [], [], [], []
     style_image = Image.open(style).convert("RGB")
@@ -121,7 +129,6 @@ def main() -> None:
     parser.add_argument("--sheet", type=Path, metavar="PATH", help="with --weights: write its sheet here")
     args = parser.parse_args()
     torch.manual_seed(0)
-    store = ROOT / "examples" / "sheets" / "losses.json"
     if args.weights:
         if len(args.models) != 1:
             parser.error("--weights takes exactly one MODEL (whose stored optimisation it is measured against)")
@@ -131,11 +138,11 @@ def main() -> None:
             evaluate(args.models[0], args.photos, args.steps, args.size, reference=False, weights=args.weights,
                      sheet=args.sheet)
             return
-        stored = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
-        ref = stored.get(args.models[0])
+        ref = stored_results().get(args.models[0])
         if ref is None or ref.get("size") != args.size or ref.get("photos") != args.photos + 4:
             parser.error(f"no stored optimisation of {args.models[0]} at {args.size} px with {args.photos} photos: "
-                         f"run `python benchmarks/quality.py {args.models[0]} --photos {args.photos} --size {args.size}` first")
+                         f"run `python benchmarks/quality.py {args.models[0]} --photos {args.photos} "
+                         f"--size {args.size}` first")
         row = evaluate(args.models[0], args.photos, args.steps, args.size, weights=args.weights, sheet=args.sheet)
         row.update(content_ratio=round(row["fast_content"] / ref["slow_content"], 3),
                    style_ratio=round(row["fast_style"] / ref["slow_style"], 3), reference=ref.get("command"))
@@ -151,7 +158,7 @@ def main() -> None:
                     "date": datetime.date.today().isoformat()} for name in names}
     # Models measured in earlier runs keep their rows. Read only now, so that runs of
     # different models side by side (one per core) do not drop each other's rows.
-    earlier = {r["model"]: r for r in json.loads(store.read_text())} if store.exists() else {}
+    earlier = stored_results()
     earlier.update(fresh)
     results = [earlier[n] for n in sorted(earlier)]
     rows = ["| model | photos | network content | network style | optimisation steps | optimisation content | "
@@ -170,7 +177,7 @@ def main() -> None:
         "`examples/sheets/<model>_<size>.jpg`.\n",
         *rows, "", "Each row's run: " + "; ".join(f"{r['model']}: `{r.get('command', '?')}` ({r.get('date', '?')})"
                                                   for r in results) + "."]))
-    store.write_text(json.dumps(results, indent=2) + "\n")
+    STORE.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
