@@ -7,7 +7,9 @@ paths a user's rebuild would use.
 The card's rebuild command names ``models/NAME.pth`` as its output and its starting
 weights by shipped name; where training started from the previously shipped weights of
 the same name, the card records the git revision that holds them
-(``git show REV:models/NAME.pth > start.pth``), since shipping replaces that file.
+(``git show REV:models/NAME.pth > start.pth``), since shipping replaces that file. A run
+that was shipped part-way and then continued (``--resume``) started from the weights
+before that shipping: name them with ``--start-revision REV``.
 """
 
 from __future__ import annotations
@@ -61,13 +63,15 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help="the run's output .pth, with its .json card beside it")
     parser.add_argument("name", help="the shipped name (models/NAME.pth)")
+    parser.add_argument("--start-revision", help="the git revision whose models/NAME.pth the run started from, where "
+                        "the run outlived a shipping of its own earlier step (default: the last one that changed it)")
     args = parser.parse_args()
     source, name = args.source, args.name
     state, architecture, _ = read_weights(source)
     card = json.loads(source.with_suffix(".json").read_text())
     target = ROOT / "models" / f"{name}.pth"
-    revision = subprocess.run(["git", "log", "-1", "--format=%h", "--", f"models/{name}.pth"], cwd=ROOT,
-                              capture_output=True, text=True).stdout.strip()
+    revision = args.start_revision or subprocess.run(["git", "log", "-1", "--format=%h", "--", f"models/{name}.pth"],
+                                                     cwd=ROOT, capture_output=True, text=True).stdout.strip()
     psnr = fp16_psnr(state, architecture)
     previous = ROOT / "models" / f"{name}.json"
     if "data_licence" not in card and previous.exists():  # the photos' licence, as the shipped card says it
