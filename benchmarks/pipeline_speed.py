@@ -126,7 +126,7 @@ def speed_table(n: int) -> str:
 
 STUDENTS = {"full (32, 5, 9x9)": (32, 5, 9), "24, 3, 5x5": (24, 3, 5), "16, 3, 5x5": (16, 3, 5),
             "16, 3, 9x9": (16, 3, 9), "12, 3, 5x5": (12, 3, 5), "10, 3, 5x5": (10, 3, 5),
-            "8, 5, 5x5": (8, 5, 5), "8, 3, 5x5 (distill default, the -fast models)": (8, 3, 5)}
+            "8, 5, 5x5": (8, 5, 5), "8, 3, 5x5 (distill default)": (8, 3, 5)}
 
 
 def cpu_backends() -> list[tuple[str, bool, str]]:
