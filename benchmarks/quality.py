@@ -85,7 +85,7 @@ def evaluate(name: str, photos: int, steps: int, size: int, reference: bool = Tr
         with torch.no_grad():
             _, parts = criterion(fast, content)
         fast_parts.append({k: float(v) for k, v in parts.items()})
-        if not reference or weights:
+        if not optimise:
             rows.append([content[0], style_image, fast[0]])
             labels.append(label)
             continue

@@ -79,25 +79,23 @@ def main() -> None:
     card["name"], card["title"] = name, card["title"].replace(source.stem, name, 1)
     # the section of the step that made these weights (a stable twin's card also holds its base's training)
     own = next(s for s in ("distillation", "temporal", "training") if isinstance(card.get(s), dict))
-    for section in (own,):
-        part = card[section]
-        replacements = {}
-        for key in ("init_model", "base_model", "teacher"):
-            if part.get(key):
-                replacements[part[key]] = shipped_path(part[key])
-                part[key] = shipped_path(part[key])
-                if part[key] == name and revision:
-                    part[f"{key}_revision"] = revision
-                    part[f"{key}_note"] = (f"the weights shipped as models/{name}.pth before this model replaced them: "
-                                           f"git show {revision}:models/{name}.pth > start.pth, then pass start.pth")
-        if part.get("command"):
-            part["command"] = retarget(part["command"], name, replacements)
+    part = card[own]
+    replacements = {}
+    for key in ("init_model", "base_model", "teacher"):
+        if part.get(key):
+            replacements[part[key]] = shipped_path(part[key])
+            part[key] = shipped_path(part[key])
+            if part[key] == name and revision:
+                part[f"{key}_revision"] = revision
+                part[f"{key}_note"] = (f"the weights shipped as models/{name}.pth before this model replaced them: "
+                                       f"git show {revision}:models/{name}.pth > start.pth, then pass start.pth")
+    if part.get("command"):
+        part["command"] = retarget(part["command"], name, replacements)
     card["weights"] = {"dtype": "float16", "note": f"stored in fp16 (output PSNR {psnr:.1f} dB against the fp32 "
                        "weights on random input); loads into fp32 networks, pytorch/examples included"}
     torch.save({k: v.half() for k, v in state.items()}, target)
     write_card(target, card)
-    print(f"{target}: fp16 PSNR {psnr:.1f} dB; command: "
-          f"{(card.get('training') or card.get('temporal') or card.get('distillation') or {}).get('command')}")
+    print(f"{target}: fp16 PSNR {psnr:.1f} dB; command: {part.get('command')}")
 
 
 if __name__ == "__main__":
