@@ -20,6 +20,7 @@ from videostyle.config import TrainConfig
 from videostyle.errors import ConfigError, LossNetworkError
 from videostyle.network.models import load_model
 from videostyle.training.data import TrainingImages, list_images, split_holdout
+from videostyle.training.loop import learning_rate
 from videostyle.training.train import train
 
 
@@ -105,6 +106,13 @@ def test_resume_is_exact(tmp_path, photos, style_image):
     a = torch.load(full.model_path, weights_only=True)
     b = torch.load(resumed.model_path, weights_only=True)
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_decay_longer_than_the_run_starts_at_the_full_rate():
+    """distill's default 500-step decay on a shorter run: falls over the whole run from lr."""
+    assert [learning_rate(1.0, 500, 4, step) for step in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    assert [learning_rate(1.0, 2, 4, step) for step in range(4)] == [1.0, 1.0, 1.0, 0.5]
+    assert [learning_rate(1.0, 0, 4, step) for step in range(4)] == [1.0] * 4
 
 
 def test_lr_decay_lowers_the_rate_over_the_last_steps_and_a_resume_repeats_it(tmp_path, photos, style_image):

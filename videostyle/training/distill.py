@@ -1,8 +1,8 @@
 """Distilling a model into a small, fast one: ``distill(DistillConfig(...))``.
 
 The student is a narrower :class:`~videostyle.network.transformer_net.TransformerNet`
-(by default 8 channels, 3 residual blocks, 5x5 convolutions at both ends: about a
-twentieth of the full network's arithmetic per pixel, 6.8-11x its frames/s on a CPU, since
+(by default 8 channels, 5 residual blocks, 5x5 convolutions at both ends: about a
+sixteenth of the full network's arithmetic per pixel, 6-10x its frames/s on a CPU, since
 the small layers are bound by memory traffic rather than arithmetic). It is trained on
 random crops of photos to give the teacher's output: a pixel term (mean absolute
 difference) and the teacher card's perceptual losses with the teacher's output as the

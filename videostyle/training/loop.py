@@ -80,8 +80,11 @@ def resolve_amp(amp: bool | None, device: torch.device) -> torch.dtype | None:
 
 def learning_rate(lr: float, decay_steps: int, steps: int, step: int) -> float:
     """The rate of step ``step`` (0-based) of ``steps``: ``lr``, falling linearly over the
-    last ``decay_steps`` steps so that the last step takes ``lr / decay_steps``."""
+    last ``decay_steps`` steps so that the last step takes ``lr / decay_steps``. A decay
+    longer than the run covers the whole run from ``lr``: distill decays over 500 steps
+    by default, and a 100-step run should not start at a fifth of its rate."""
     left = steps - step  # this step and those after it
+    decay_steps = min(decay_steps, steps)
     if decay_steps <= 0 or left > decay_steps:
         return lr
     return lr * left / decay_steps
