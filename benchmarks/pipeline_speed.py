@@ -36,6 +36,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.results import header, machine, write_section  # noqa: E402
+from videostyle.config import DistillConfig, default  # noqa: E402
 from videostyle.network.devices import cpu_supports_bf16  # noqa: E402
 from videostyle.network.models import available_models, load_model  # noqa: E402
 from videostyle.network.onnx_backend import onnxruntime_available  # noqa: E402
@@ -124,9 +125,10 @@ def speed_table(n: int) -> str:
     return "\n".join(rows)
 
 
-STUDENTS = {"full (32, 5, 9x9)": (32, 5, 9), "24, 3, 5x5": (24, 3, 5), "16, 3, 5x5": (16, 3, 5),
-            "16, 3, 9x9": (16, 3, 9), "12, 3, 5x5": (12, 3, 5), "10, 3, 5x5": (10, 3, 5),
-            "8, 5, 5x5": (8, 5, 5), "8, 3, 5x5 (distill default)": (8, 3, 5)}
+SHAPES = [(32, 5, 9), (24, 3, 5), (16, 3, 5), (16, 3, 9), (12, 3, 5), (10, 3, 5), (8, 5, 5), (8, 3, 5)]
+_DISTILL = tuple(default(DistillConfig, name) for name in ("channels", "residual_blocks", "end_kernel"))
+STUDENTS = {("full ({}, {}, {k}x{k})" if (c, b, k) == SHAPES[0] else "{}, {}, {k}x{k}").format(c, b, k=k)
+            + (" (distill default)" if (c, b, k) == _DISTILL else ""): (c, b, k) for c, b, k in SHAPES}
 
 
 def cpu_backends() -> list[tuple[str, bool, str]]:
