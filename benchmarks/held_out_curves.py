@@ -6,6 +6,7 @@ held-out losses in ``losses.csv`` every ``--eval-every`` steps; its own
 below), from ``--from-step`` on, for the docs.
 
     python benchmarks/held_out_curves.py RUN_DIR [RUN_DIR ...] --out docs/curves.png [--from-step 1500]
+    python benchmarks/held_out_curves.py RUN1 RUN2 --start-steps 2000 4000 --out …   # one model, continued twice
 """
 
 from __future__ import annotations
@@ -45,12 +46,18 @@ def main() -> None:
     parser.add_argument("--names", nargs="*", help="one label per run (default: the folder names)")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")
     parser.add_argument("--from-step", type=int, default=0)
+    parser.add_argument("--start-steps", type=int, nargs="*", metavar="STEP",
+                        help="one per run: the steps its starting weights had already had (a continued run counts "
+                        "from 0), so runs that continue each other line up on one axis")
     args = parser.parse_args()
     names = args.names or [run.name.removesuffix("_run") for run in args.runs]
     if len(names) != len(args.runs):
         parser.error("give one --names label per run")
-    rows = {name: [r for r in held_out_rows(run) if r["step"] >= args.from_step]
-            for name, run in zip(names, args.runs)}
+    starts = args.start_steps or [0] * len(args.runs)
+    if len(starts) != len(args.runs):
+        parser.error("give one --start-steps value per run")
+    rows = {name: [{**r, "step": r["step"] + start} for r in held_out_rows(run) if r["step"] + start >= args.from_step]
+            for name, run, start in zip(names, args.runs, starts)}
     panels = [line_plot({name: ([r["step"] for r in rs], [r[f"heldout/{part}"] for r in rs])
                          for name, rs in rows.items()}, f"held-out {part} loss", "step", part)
               for part in ("content", "style")]

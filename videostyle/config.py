@@ -258,7 +258,7 @@ class FinetuneConfig(LoopOptions, LossOptions):
     loss_net: str | None = None  # default: the model card's, else efficientnet-lite0
     antialias: bool | None = None
     # The defaults are the shipped twins' one-run recipe: 900 steps at temporal weight 6000
-    # with the card's style weight doubled. From the continued bases that run gave 0.39-0.43
+    # with the card's style weight doubled. From the continued bases that run gave 0.38-0.43
     # of the base's warping error at +5 % to +11 % style (mosaic, starry_night, great_wave;
     # the_scream's card has --style-boost 1.8: 0.55 at +5.7 %). The earlier defaults (600,
     # x1.2) kept the style but left 0.58-0.69 of the flicker (docs/flicker.md).
@@ -299,9 +299,9 @@ class DistillConfig(LoopOptions):
     data: str
     out: str
     # The defaults are every shipped -fast model's command (docs/fast-models.md): 5 residual
-    # blocks (3 run 13-18 % faster for 8-9 % more style loss), temporal weight 6000, the
-    # content term x3 (toward the teacher: content 1.19 -> 1.08 in a screen), and a
-    # 500-step decayed finish.
+    # blocks (3 run 0.9-1.4x as fast, by size and backend, for 8-9 % more style loss),
+    # temporal weight 6000, the content term x3 (toward the teacher: content 1.19 -> 1.08
+    # in a screen), and a 500-step decayed finish.
     channels: int = 8
     residual_blocks: int = 5
     end_kernel: int = 5
