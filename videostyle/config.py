@@ -158,11 +158,12 @@ class LoopOptions:
     epochs: float | None = None  # when given, replaces iterations
     lr: float = 1e-3
     # > 0: over the last this many steps the learning rate falls linearly to zero. An
-    # option, not the default: after 1500 steps a 500-step finish moved the held-out losses
-    # no more than they wander between evaluations; at the end of the shipped the_scream
-    # and mosaic runs it took style from 1.70 to 1.66 and from 2.02 to 1.79 times the
-    # per-image optimisation's (docs/training-recipe.md). Counted from the end, so a run continued
-    # to more steps repeats the earlier steps exactly up to where its own decay starts.
+    # option for train and finetune (distill's default is 500, DistillConfig): after 1500
+    # steps a 500-step finish moved the held-out losses no more than they wander between
+    # evaluations; at the end of the shipped the_scream and mosaic runs it took style from
+    # 1.70 to 1.66 and from 2.02 to 1.79 times the per-image optimisation's
+    # (docs/training-recipe.md). Counted from the end, so a run continued to more steps
+    # repeats the earlier steps exactly up to where its own decay starts.
     lr_decay_steps: int = 0
     sample_every: int = 200  # steps between sample grids
     eval_every: int = 250  # steps between held-out losses (0: never)

@@ -2,7 +2,7 @@
 
 The student is a narrower :class:`~videostyle.network.transformer_net.TransformerNet`
 (by default 8 channels, 5 residual blocks, 5x5 convolutions at both ends: about a
-sixteenth of the full network's arithmetic per pixel, 6-10x its frames/s on a CPU, since
+sixteenth of the full network's arithmetic per pixel, 6-8x its frames/s on a CPU, since
 the small layers are bound by memory traffic rather than arithmetic). It is trained on
 random crops of photos to give the teacher's output: a pixel term (mean absolute
 difference) and the teacher card's perceptual losses with the teacher's output as the
