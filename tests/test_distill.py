@@ -55,8 +55,10 @@ def pixel_gap(student_path, teacher_path, photos) -> float:  # noqa: F811
 
 def test_distill_brings_the_student_towards_the_teacher(tmp_path, teacher, photos):  # noqa: F811
     untrained = distill(tiny_distill(tmp_path / "a", teacher, photos, iterations=1, lr=1e-9))
-    result = distill(tiny_distill(tmp_path / "b", teacher, photos, iterations=40, lr=3e-2, sample_every=100,
-                                  checkpoint_every=100))
+    # a constant rate: with distill's default decay (here over the whole 40-step run) the
+    # gap closed only to 0.70-0.71 of the untrained one, in bf16 and in fp32, against 0.18-0.19
+    result = distill(tiny_distill(tmp_path / "b", teacher, photos, iterations=40, lr=3e-2, lr_decay_steps=0,
+                                  sample_every=100, checkpoint_every=100))
     before, after = pixel_gap(untrained.model_path, teacher, photos), pixel_gap(result.model_path, teacher, photos)
     assert after < 0.7 * before
     net = load_model(str(result.model_path))
