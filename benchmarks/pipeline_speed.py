@@ -125,10 +125,22 @@ def speed_table(n: int) -> str:
     return "\n".join(rows)
 
 
-SHAPES = [(32, 5, 9), (24, 3, 5), (16, 3, 5), (16, 3, 9), (12, 3, 5), (10, 3, 5), (8, 5, 5), (8, 3, 5)]
+FULL = (32, 5, 9)
+SHAPES = [FULL, (24, 3, 5), (16, 3, 5), (16, 3, 9), (12, 3, 5), (10, 3, 5), (8, 5, 5), (8, 3, 5)]
 _DISTILL = tuple(default(DistillConfig, name) for name in ("channels", "residual_blocks", "end_kernel"))
-STUDENTS = {("full ({}, {}, {k}x{k})" if (c, b, k) == SHAPES[0] else "{}, {}, {k}x{k}").format(c, b, k=k)
-            + (" (distill default)" if (c, b, k) == _DISTILL else ""): (c, b, k) for c, b, k in SHAPES}
+
+
+def shape_label(shape: tuple[int, int, int]) -> str:
+    """The table's name for a shape (channels, residual blocks, end kernel), such as
+    ``8, 5, 5x5``; the full network and distill's default shape say so."""
+    channels, blocks, kernel = shape
+    label = f"{channels}, {blocks}, {kernel}x{kernel}"
+    if shape == FULL:
+        label = f"full ({label})"
+    return label + (" (distill default)" if shape == _DISTILL else "")
+
+
+STUDENTS = {shape_label(shape): shape for shape in SHAPES}
 
 
 def cpu_backends() -> list[tuple[str, bool, str]]:
